@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -82,5 +83,22 @@ func TestJobSpecNamespace(t *testing.T) {
 	spec.SetNamespace("ci-op-1234")
 	if got := spec.Namespace(); got != "ci-op-1234" {
 		t.Fatalf("Namespace() = %q after SetNamespace", got)
+	}
+}
+
+func TestForReason(t *testing.T) {
+	if ForReason("importing_release", nil) != nil {
+		t.Fatal("ForReason(nil) is not nil")
+	}
+	base := errors.New("boom")
+	err := ForReason("importing_release", base)
+	if got := ReasonFor(err); got != "importing_release" {
+		t.Errorf("ReasonFor() = %q", got)
+	}
+	if !errors.Is(err, base) || err.Error() != "boom" {
+		t.Errorf("ForReason lost the error: %v", err)
+	}
+	if got := ReasonFor(base); got != "" {
+		t.Errorf("ReasonFor(untagged) = %q", got)
 	}
 }

@@ -1,0 +1,277 @@
+package fakeopenshift
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
+)
+
+// KubeletProcess is the process name the kubelet's requests are accounted
+// under; programs run in pods are accounted as "pod/<namespace>/<name>".
+const KubeletProcess = "kubelet"
+
+// PodAction is what a pod fault does to a pod.
+type PodAction string
+
+const (
+	// PodFail makes the container exit 1 with the fault's message.
+	PodFail PodAction = "Fail"
+	// PodEvict evicts the pod: phase Failed, reason Evicted.
+	PodEvict PodAction = "Evict"
+	// PodHang keeps the pod Running forever.
+	PodHang PodAction = "Hang"
+)
+
+// PodFault changes the fate of pods whose name starts with NamePrefix (all
+// pods when empty). Times is how many pods it strikes; 0 means all.
+type PodFault struct {
+	NamePrefix string
+	Action     PodAction
+	Message    string
+	Times      int
+}
+
+// kubelet runs the step's pods: Pending for Latency.PodStart, Running for
+// Latency.PodRun, then Succeeded or Failed with the program's result. It
+// understands the programs of release payload and CLI images (see
+// runProgram); anything else fails the pod with a message that says so.
+// Deleting a pod stops it; there is no graceful termination.
+type kubelet struct {
+	cluster *Cluster
+	client  ctrlruntimeclient.Client
+
+	mu      sync.Mutex
+	running map[types.UID]bool
+	faults  []*podFaultState
+}
+
+type podFaultState struct {
+	PodFault
+	fired int
+}
+
+func newKubelet(c *Cluster) *kubelet {
+	return &kubelet{cluster: c, client: c.Client(KubeletProcess), running: map[types.UID]bool{}}
+}
+
+// InjectPodFault adds a pod fault; the returned function removes it.
+func (c *Cluster) InjectPodFault(f PodFault) (remove func()) {
+	k := c.kubelet
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	st := &podFaultState{PodFault: f}
+	k.faults = append(k.faults, st)
+	return func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		for i, r := range k.faults {
+			if r == st {
+				k.faults = append(k.faults[:i], k.faults[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+func (k *kubelet) faultFor(pod *corev1.Pod) *PodFault {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, f := range k.faults {
+		if !strings.HasPrefix(pod.Name, f.NamePrefix) || (f.Times > 0 && f.fired >= f.Times) {
+			continue
+		}
+		f.fired++
+		out := f.PodFault
+		return &out
+	}
+	return nil
+}
+
+func (k *kubelet) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		w, err := k.cluster.store.watch(podGVK, filter{}, "0")
+		if err != nil {
+			return
+		}
+		for done := false; !done; {
+			select {
+			case <-ctx.Done():
+				w.Stop()
+				return
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					done = true
+					break
+				}
+				pod := ev.Object.(*corev1.Pod)
+				if ev.Type == watch.Deleted || pod.Status.Phase != corev1.PodPending {
+					continue
+				}
+				k.mu.Lock()
+				started := k.running[pod.UID]
+				k.running[pod.UID] = true
+				k.mu.Unlock()
+				if !started {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						k.runPod(ctx, pod)
+					}()
+				}
+			}
+		}
+	}
+}
+
+func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
+	lat := k.cluster.opts.Latency
+	fault := k.faultFor(pod)
+	if sleep(ctx, lat.PodStart) != nil {
+		return
+	}
+	if len(pod.Spec.Containers) == 0 {
+		k.finish(ctx, pod, corev1.PodFailed, "", 1, "pod has no containers")
+		return
+	}
+	container := pod.Spec.Containers[0]
+	img, err := k.cluster.registry.Resolve(ctx, container.Image)
+	if err != nil {
+		k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
+			st.ContainerStatuses = []corev1.ContainerStatus{{Name: container.Name, Image: container.Image, State: corev1.ContainerState{
+				Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: err.Error()}}}}
+		})
+		return
+	}
+	now := k.cluster.now()
+	if !k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
+		st.Phase = corev1.PodRunning
+		st.StartTime = &now
+		st.ContainerStatuses = []corev1.ContainerStatus{{Name: container.Name, Image: container.Image, ImageID: img.DockerImageReference, Ready: true, Started: ptrBool(true),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}}
+	}) {
+		return
+	}
+	if fault != nil && fault.Action == PodHang {
+		<-ctx.Done()
+		return
+	}
+	if sleep(ctx, lat.PodRun) != nil {
+		return
+	}
+	switch {
+	case fault != nil && fault.Action == PodEvict:
+		k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
+			st.Phase = corev1.PodFailed
+			st.Reason = "Evicted"
+			st.Message = firstNonEmpty(fault.Message, "The node was low on resource: memory.")
+			st.ContainerStatuses[0].Ready = false
+			st.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown", Message: "The container could not be located when the pod was terminated"}}
+		})
+		return
+	case fault != nil && fault.Action == PodFail:
+		k.finish(ctx, pod, corev1.PodFailed, "Error", 1, firstNonEmpty(fault.Message, "injected failure"))
+		return
+	}
+	message, err := k.runProgram(ctx, pod, container, img)
+	if err != nil {
+		k.finish(ctx, pod, corev1.PodFailed, "Error", 1, err.Error())
+		return
+	}
+	k.finish(ctx, pod, corev1.PodSucceeded, "Completed", 0, message)
+}
+
+func (k *kubelet) finish(ctx context.Context, pod *corev1.Pod, phase corev1.PodPhase, reason string, code int32, message string) {
+	now := k.cluster.now()
+	k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
+		st.Phase = phase
+		name := ""
+		if len(pod.Spec.Containers) > 0 {
+			name = pod.Spec.Containers[0].Name
+		}
+		if len(st.ContainerStatuses) == 0 {
+			st.ContainerStatuses = []corev1.ContainerStatus{{Name: name}}
+		}
+		st.ContainerStatuses[0].Ready = false
+		st.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: code, Reason: reason, Message: message, FinishedAt: now,
+		}}
+	})
+}
+
+// setStatus writes the pod's status through the status subresource, re-reading
+// on conflict; it reports false when the pod is gone or replaced.
+func (k *kubelet) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*corev1.PodStatus)) bool {
+	for ctx.Err() == nil {
+		live := &corev1.Pod{}
+		if err := k.client.Get(ctx, ctrlruntimeclient.ObjectKeyFromObject(pod), live); err != nil || live.UID != pod.UID {
+			return false
+		}
+		mutate(&live.Status)
+		err := k.client.Status().Update(ctx, live)
+		if err == nil {
+			return true
+		}
+		if !apierrors.IsConflict(err) {
+			return false
+		}
+	}
+	return false
+}
+
+// runProgram runs what the container asks for and returns its termination
+// message. The programs understood:
+//
+//   - in a release payload image: `cluster-version-operator image cli`
+//     (command and args together, the first word may be a path). It prints
+//     the cli image's pull spec with no trailing newline.
+//   - in a CLI image: a shell script, `/bin/bash -c <script>` or
+//     `/bin/sh -c <script>`, of the lines runScript understands.
+func (k *kubelet) runProgram(ctx context.Context, pod *corev1.Pod, container corev1.Container, img *registry.Image) (string, error) {
+	argv := append(append([]string{}, container.Command...), container.Args...)
+	if len(argv) == 0 {
+		return "", fmt.Errorf("fakeopenshift kubelet: container %s has no command; the fake runs only the programs it knows", container.Name)
+	}
+	switch {
+	case path.Base(argv[0]) == "cluster-version-operator":
+		if img.Kind != registry.KindPayload {
+			return "", fmt.Errorf("fakeopenshift kubelet: %s is not a release payload image; cluster-version-operator is not in it", container.Image)
+		}
+		if len(argv) != 3 || argv[1] != "image" || argv[2] != "cli" {
+			return "", fmt.Errorf("fakeopenshift kubelet: unsupported cluster-version-operator command %q; the fake understands `cluster-version-operator image cli`", strings.Join(argv, " "))
+		}
+		return img.Release.CLIPullSpec, nil
+	case (path.Base(argv[0]) == "bash" || path.Base(argv[0]) == "sh") && len(argv) == 3 && argv[1] == "-c":
+		if img.Kind != registry.KindCLI {
+			return "", fmt.Errorf("fakeopenshift kubelet: %s is not a CLI image; oc is not in it", container.Image)
+		}
+		return newShell(k.cluster, pod).run(ctx, argv[2])
+	default:
+		return "", fmt.Errorf("fakeopenshift kubelet: unsupported command %q", strings.Join(argv, " "))
+	}
+}
+
+func ptrBool(b bool) *bool { return &b }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+var _ = metav1.Now

@@ -1,0 +1,212 @@
+package fakeopenshift
+
+import (
+	"fmt"
+	"strings"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// ImageStreamTag is a virtual resource: a view of one tag of a stream, read
+// and written through the stream (openshift-apiserver
+// pkg/image/apiserver/registry/imagestreamtag/rest.go):
+//
+//   - GET is 404 until the tag has an image in status (pending, failed first
+//     import, or a reference tag without image); it carries the stream's
+//     resourceVersion and UID and generation = items[0].generation.
+//   - CREATE is 409 when the spec tag exists and creates the stream when it
+//     is missing.
+//   - UPDATE with a stale resourceVersion is 409; without one it always
+//     lands. A missing stream is created unless a resourceVersion was given
+//     (404). The stream's generation rules apply.
+//   - DELETE removes the spec and the status tag. There is no watch.
+
+type istagResult struct {
+	writeResult
+	istag *imagev1.ImageStreamTag
+}
+
+var imageStreamTagResource = imagev1.Resource("imagestreamtags")
+
+func splitTagName(name string) (stream, tag string, err error) {
+	i := strings.LastIndex(name, ":")
+	if i <= 0 || i == len(name)-1 || strings.Count(name, ":") != 1 {
+		return "", "", apierrors.NewBadRequest(fmt.Sprintf("%q is not a valid image stream tag name: must be <stream>:<tag>", name))
+	}
+	return name[:i], name[i+1:], nil
+}
+
+// getImageStreamTag serves GET imagestreamtags/<stream>:<tag>.
+func (c *Cluster) getImageStreamTag(namespace, name string) (*imagev1.ImageStreamTag, error) {
+	streamName, tag, err := splitTagName(name)
+	if err != nil {
+		return nil, err
+	}
+	live := c.store.get(objectKey{gvk: imageStreamGVK, namespace: namespace, name: streamName})
+	if live == nil {
+		return nil, apierrors.NewNotFound(imageStreamTagResource, name)
+	}
+	is := live.(*imagev1.ImageStream)
+	ev := latestTagEvent(is, tag)
+	if ev == nil || ev.Image == "" {
+		return nil, apierrors.NewNotFound(imageStreamTagResource, name)
+	}
+	return imageStreamTagFor(is, tag), nil
+}
+
+func imageStreamTagFor(is *imagev1.ImageStream, tag string) *imagev1.ImageStreamTag {
+	out := &imagev1.ImageStreamTag{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: is.Name + ":" + tag, Namespace: is.Namespace, UID: is.UID,
+			ResourceVersion: is.ResourceVersion, CreationTimestamp: is.CreationTimestamp,
+		},
+		LookupPolicy: is.Spec.LookupPolicy,
+	}
+	if t := specTag(is, tag); t != nil {
+		out.Tag = t.DeepCopy()
+	}
+	for _, st := range is.Status.Tags {
+		if st.Tag == tag {
+			out.Conditions = append(out.Conditions, st.Conditions...)
+		}
+	}
+	if ev := latestTagEvent(is, tag); ev != nil {
+		out.Generation = ev.Generation
+		out.CreationTimestamp = ev.Created
+		out.Image = imagev1.Image{ObjectMeta: metav1.ObjectMeta{Name: ev.Image}, DockerImageReference: ev.DockerImageReference}
+	}
+	return out
+}
+
+// createImageStreamTag serves POST imagestreamtags.
+func (c *Cluster) createImageStreamTag(istag *imagev1.ImageStreamTag, manager string) (istagResult, error) {
+	return c.writeImageStreamTag(istag, manager, true)
+}
+
+// updateImageStreamTag serves PUT imagestreamtags/<stream>:<tag>.
+func (c *Cluster) updateImageStreamTag(istag *imagev1.ImageStreamTag, manager string) (istagResult, error) {
+	return c.writeImageStreamTag(istag, manager, false)
+}
+
+func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager string, create bool) (istagResult, error) {
+	streamName, tagName, err := splitTagName(istag.Name)
+	if err != nil {
+		return istagResult{}, err
+	}
+	if istag.Tag == nil && create {
+		return istagResult{}, invalid("ImageStreamTag", istag.Name, nil, nil, "tag is required")
+	}
+	fm, err := c.fieldManager(imageStreamGVK, "")
+	if err != nil {
+		return istagResult{}, err
+	}
+	k, _ := kindFor(imageStreamGVK)
+	key := objectKey{gvk: imageStreamGVK, namespace: istag.Namespace, name: streamName}
+	res, err := c.store.write(imageStreamGVK, k.resource, key, func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {
+		var tag *imagev1.TagReference
+		if istag.Tag != nil {
+			tag = istag.Tag.DeepCopy()
+			tag.Name = tagName
+		}
+		if live == nil {
+			if !create && istag.ResourceVersion != "" {
+				return nil, apierrors.NewNotFound(k.resource, streamName)
+			}
+			is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: streamName, Namespace: istag.Namespace}, Spec: imagev1.ImageStreamSpec{LookupPolicy: istag.LookupPolicy}}
+			if tag != nil {
+				is.Spec.Tags = []imagev1.TagReference{*tag}
+			}
+			empty := &imagev1.ImageStream{}
+			merged, err := fm.Update(empty, is, manager)
+			if err != nil {
+				return nil, err
+			}
+			out := merged.(*imagev1.ImageStream)
+			c.imageStreamPrepareForCreate(out)
+			return out, nil
+		}
+		is := live.DeepCopyObject().(*imagev1.ImageStream)
+		if create && specTag(is, tagName) != nil {
+			return nil, apierrors.NewAlreadyExists(imageStreamTagResource, istag.Name)
+		}
+		if !create {
+			if err := checkPreconditions(imageStreamTagResource, istag.Name, live, istag.ResourceVersion, ""); err != nil {
+				return nil, err
+			}
+		}
+		var tags []imagev1.TagReference
+		for _, t := range is.Spec.Tags {
+			if t.Name != tagName {
+				tags = append(tags, t)
+			}
+		}
+		if tag != nil {
+			tags = append(tags, *tag)
+		}
+		is.Spec.Tags = tags
+		is.Spec.LookupPolicy = istag.LookupPolicy
+		merged, err := fm.Update(live, is, manager)
+		if err != nil {
+			return nil, err
+		}
+		out := merged.(*imagev1.ImageStream)
+		c.imageStreamPrepareForUpdate(out, live.(*imagev1.ImageStream))
+		return out, nil
+	})
+	if err != nil {
+		return istagResult{}, err
+	}
+	return istagResult{writeResult: res, istag: imageStreamTagFor(res.object.(*imagev1.ImageStream), tagName)}, nil
+}
+
+// deleteImageStreamTag serves DELETE imagestreamtags/<stream>:<tag>.
+func (c *Cluster) deleteImageStreamTag(namespace, name, manager string) (writeResult, error) {
+	streamName, tagName, err := splitTagName(name)
+	if err != nil {
+		return writeResult{}, err
+	}
+	fm, err := c.fieldManager(imageStreamGVK, "")
+	if err != nil {
+		return writeResult{}, err
+	}
+	k, _ := kindFor(imageStreamGVK)
+	key := objectKey{gvk: imageStreamGVK, namespace: namespace, name: streamName}
+	return c.store.write(imageStreamGVK, k.resource, key, func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {
+		if live == nil {
+			return nil, apierrors.NewNotFound(imageStreamTagResource, name)
+		}
+		is := live.DeepCopyObject().(*imagev1.ImageStream)
+		found := false
+		var tags []imagev1.TagReference
+		for _, t := range is.Spec.Tags {
+			if t.Name == tagName {
+				found = true
+				continue
+			}
+			tags = append(tags, t)
+		}
+		var status []imagev1.NamedTagEventList
+		for _, st := range is.Status.Tags {
+			if st.Tag == tagName {
+				found = true
+				continue
+			}
+			status = append(status, st)
+		}
+		if !found {
+			return nil, apierrors.NewNotFound(imageStreamTagResource, name)
+		}
+		is.Spec.Tags = tags
+		merged, err := fm.Update(live, is, manager)
+		if err != nil {
+			return nil, err
+		}
+		out := merged.(*imagev1.ImageStream)
+		c.imageStreamPrepareForUpdate(out, live.(*imagev1.ImageStream))
+		out.Status.Tags = status
+		return out, nil
+	})
+}

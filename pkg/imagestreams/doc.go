@@ -1,0 +1,16 @@
+// Package imagestreams holds what every writer and every waiter of the import
+// step's image streams must agree on: the one canonical definition of a tag,
+// the field managers, the import state of a tag for its current generation,
+// and a wait that watches one stream until its tags are imported,
+// re-triggering failed imports within a budget.
+//
+//	err := imagestreams.WaitForImports(ctx, client, namespace, "stable", tags,
+//		imagestreams.WithProgress(func(p imagestreams.Progress) { ... }))
+//
+// The rules for done-ness are openshift-apiserver's and
+// openshift-controller-manager's (see ../../shared/OPENSHIFT.md, "Done-ness"):
+// a tag whose spec generation is G is imported when its newest status entry
+// is for generation G or later, and failed when an ImportSuccess=False
+// condition is for generation G or later. A failed import is terminal in the
+// import controller, so the wait re-triggers it itself.
+package imagestreams

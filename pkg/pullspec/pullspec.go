@@ -1,0 +1,107 @@
+// Package pullspec parses and validates container image pull specs of the
+// form host[:port]/path[:tag][@sha256:digest], as the image API accepts them
+// in a DockerImage reference.
+//
+//	ref, err := pullspec.Parse("quay.io/openshift-release-dev/ocp-release:4.18.0-x86_64")
+//
+// It is the distribution reference grammar narrowed to what release payloads
+// use: the registry host is required and only sha256 digests are accepted.
+package pullspec
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// ErrInvalid is wrapped by every error Parse returns.
+var ErrInvalid = errors.New("invalid pull spec")
+
+var (
+	hostPattern      = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$`)
+	componentPattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	tagPattern       = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$`)
+	digestPattern    = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+)
+
+// maxRepoLength is the distribution limit on a repository name, host included.
+const maxRepoLength = 255
+
+// Reference is a parsed pull spec.
+type Reference struct {
+	// Repository is host[:port]/path.
+	Repository string
+	// Tag and Digest may each be empty, not both.
+	Tag, Digest string
+}
+
+// String returns the pull spec: by digest when there is one.
+func (r Reference) String() string {
+	if r.Digest != "" {
+		return r.Repository + "@" + r.Digest
+	}
+	return r.Repository + ":" + r.Tag
+}
+
+// Parse splits a pull spec into repository, tag and digest. Either tag or
+// digest may be empty; when both are present the digest identifies the image.
+// The host must look like one (contain a dot or a port, or be localhost),
+// path components must be lower case, and a digest must be sha256 with 64
+// lower-case hex digits. A pull spec with neither tag nor digest is accepted
+// and means the tag "latest".
+func Parse(s string) (Reference, error) {
+	invalid := func(why string) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalid, s, why)
+	}
+	if s == "" {
+		return Reference{}, invalid("empty")
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return Reference{}, invalid("contains whitespace or control characters")
+	}
+	var ref Reference
+	name := s
+	if i := strings.Index(name, "@"); i >= 0 {
+		name, ref.Digest = name[:i], name[i+1:]
+		if !digestPattern.MatchString(ref.Digest) {
+			return Reference{}, invalid("digest must be sha256: followed by 64 lower-case hex digits")
+		}
+	}
+	// A colon after the last slash starts the tag; one before it is a port.
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name, ref.Tag = name[:i], name[i+1:]
+		if !tagPattern.MatchString(ref.Tag) {
+			return Reference{}, invalid(fmt.Sprintf("invalid tag %q", ref.Tag))
+		}
+	}
+	host, path, ok := strings.Cut(name, "/")
+	if !ok || !isHost(host) {
+		return Reference{}, invalid("want host[:port]/path with a registry host such as quay.io or localhost:5000")
+	}
+	for component := range strings.SplitSeq(path, "/") {
+		if !componentPattern.MatchString(component) {
+			if strings.ToLower(component) != component {
+				return Reference{}, invalid(fmt.Sprintf("repository path component %q has upper-case letters", component))
+			}
+			return Reference{}, invalid(fmt.Sprintf("invalid repository path component %q", component))
+		}
+	}
+	if len(name) > maxRepoLength {
+		return Reference{}, invalid(fmt.Sprintf("repository longer than %d characters", maxRepoLength))
+	}
+	if ref.Tag == "" && ref.Digest == "" {
+		ref.Tag = "latest"
+	}
+	ref.Repository = name
+	return ref, nil
+}
+
+// isHost tells a registry host from the first path component of a short
+// name the way container tools do: a dot, a port or "localhost".
+func isHost(s string) bool {
+	if !hostPattern.MatchString(s) {
+		return false
+	}
+	return strings.ContainsAny(s, ".:") || s == "localhost"
+}

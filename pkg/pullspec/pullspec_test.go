@@ -1,0 +1,58 @@
+package pullspec
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParse(t *testing.T) {
+	digest := "sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	testCases := []struct {
+		name    string
+		in      string
+		want    Reference
+		wantErr bool
+	}{
+		{name: "tag", in: "quay.io/openshift-release-dev/ocp-release:4.18.0-x86_64", want: Reference{Repository: "quay.io/openshift-release-dev/ocp-release", Tag: "4.18.0-x86_64"}},
+		{name: "digest", in: "quay.io/ocp/release@" + digest, want: Reference{Repository: "quay.io/ocp/release", Digest: digest}},
+		{name: "tag and digest", in: "quay.io/ocp/release:4.18@" + digest, want: Reference{Repository: "quay.io/ocp/release", Tag: "4.18", Digest: digest}},
+		{name: "port", in: "localhost:5000/ns/img:v1", want: Reference{Repository: "localhost:5000/ns/img", Tag: "v1"}},
+		{name: "no tag means latest", in: "registry.ci.openshift.org/ocp/release", want: Reference{Repository: "registry.ci.openshift.org/ocp/release", Tag: "latest"}},
+		{name: "empty", in: "", wantErr: true},
+		{name: "whitespace", in: "quay.io/ocp/release:4.18 ", wantErr: true},
+		{name: "no host", in: "ocp/release:4.18", wantErr: true},
+		{name: "upper case path", in: "quay.io/OCP/release:4.18", wantErr: true},
+		{name: "short digest", in: "quay.io/ocp/release@sha256:abc", wantErr: true},
+		{name: "bad tag", in: "quay.io/ocp/release:-bad", wantErr: true},
+		{name: "just a word", in: "release", wantErr: true},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(tc.in)
+			if tc.wantErr {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Parse(%q) error = %v, want ErrInvalid", tc.in, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tc.in, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Parse(%q) mismatch (-want +got):\n%s", tc.in, diff)
+			}
+		})
+	}
+}
+
+func TestReferenceString(t *testing.T) {
+	digest := "sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	if got := (Reference{Repository: "quay.io/a/b", Tag: "x", Digest: digest}).String(); got != "quay.io/a/b@"+digest {
+		t.Errorf("String() = %q, want the digest form", got)
+	}
+	if got := (Reference{Repository: "quay.io/a/b", Tag: "x"}).String(); got != "quay.io/a/b:x" {
+		t.Errorf("String() = %q, want the tag form", got)
+	}
+}

@@ -1,0 +1,145 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/api"
+	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/pods"
+	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
+)
+
+// OverrideCLIStream is the stream an override CLI image is imported into, as
+// OverrideCLIStream:latest.
+const OverrideCLIStream = "amd64-cli"
+
+// resolveCLI returns the pull spec of the CLI image to extract the payload
+// with: the override when one is configured, the stable stream's cli tag
+// when it has one, and otherwise the answer of a pod running the payload's
+// `cluster-version-operator image cli`, applied into the stable stream's cli
+// tag so later processes find it there.
+func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, payload string) (string, error) {
+	s.observe(Progress{Stage: "cli", Total: 1})
+	if override := s.config.OverrideCLIImage; override != "" {
+		ac := imagestreams.Stream(namespace, OverrideCLIStream).
+			WithSpec(imagev1apply.ImageStreamSpec().
+				WithLookupPolicy(imagev1apply.ImageLookupPolicy().WithLocal(true)).
+				WithTags(imagestreams.Tag("latest", override, s.config.ReferencePolicy)))
+		if err := s.apply(ctx, ac, imagestreams.ManagerCLI, true); err != nil {
+			return "", err
+		}
+		return s.waitForCLI(ctx, namespace, OverrideCLIStream, "latest")
+	}
+
+	is := &imagev1.ImageStream{}
+	if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, is); err != nil && !apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
+	}
+	if imagestreams.StateOf(is, "cli").Phase == imagestreams.Missing {
+		pod, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli")
+		if err != nil {
+			return "", err
+		}
+		cli := strings.TrimSpace(pods.TerminationMessage(pod))
+		if _, err := pullspec.Parse(cli); err != nil {
+			return "", fmt.Errorf("pod %s/%s did not print the CLI image's pull spec (%q): %w", pod.Namespace, pod.Name, cli, err)
+		}
+		ac := imagestreams.StreamWithTags(namespace, stable, imagestreams.Tag("cli", cli, s.config.ReferencePolicy))
+		if err := s.apply(ctx, ac, imagestreams.ManagerCLI, true); err != nil {
+			return "", err
+		}
+	}
+	return s.waitForCLI(ctx, namespace, stable, "cli")
+}
+
+func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, tag string) (string, error) {
+	is, err := s.waitForImports(ctx, namespace, stream, []string{tag}, "cli")
+	if err != nil {
+		return "", err
+	}
+	// Pods pull by digest from where the image was imported from; that
+	// works whatever the reference policy.
+	return imagestreams.StateOf(is, tag).DockerImageReference, nil
+}
+
+// cliPod asks the payload which CLI image it ships.
+func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
+	pod := s.pod(namespace, contentName("release-images-"+s.config.Name+"-cli", payload), "cli")
+	pod.Spec.Containers = []corev1.Container{{
+		Name:                     "release",
+		Image:                    payload,
+		Command:                  []string{"/usr/bin/cluster-version-operator", "image", "cli"},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		Resources:                s.resources("cli"),
+	}}
+	return pod
+}
+
+// pod returns the skeleton every pod of the step shares.
+func (s *importReleaseStep) pod(namespace, name, role string) *corev1.Pod {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: namespace,
+			Labels:    map[string]string{api.ReleaseLabel: s.config.Name, "ci.openshift.io/release-role": role},
+		},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			NodeName:      s.config.NodeName,
+		},
+	}
+	if s.config.PullSecret != nil {
+		pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: s.config.PullSecret.Name}}
+	}
+	return pod
+}
+
+// resources returns the requirements of a pod role: the configured ones, or
+// 50m CPU and 400Mi of memory.
+func (s *importReleaseStep) resources(role string) corev1.ResourceRequirements {
+	if r, ok := s.config.Resources[role]; ok {
+		return r
+	}
+	if r, ok := s.config.Resources["*"]; ok {
+		return r
+	}
+	return corev1.ResourceRequirements{Requests: corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("50m"),
+		corev1.ResourceMemory: resource.MustParse("400Mi"),
+	}}
+}
+
+// runPod runs a content-addressed pod to completion, created by whichever
+// process is first and adopted by the rest.
+func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage string) (*corev1.Pod, error) {
+	log := s.log.WithField("pod", pod.Name)
+	done, err := pods.Run(ctx, s.client, pod,
+		pods.WithMaxFailures(s.config.PodFailures),
+		pods.WithStallTimeout(s.config.StallTimeout),
+		pods.WithObserver(func(ev pods.Event) {
+			switch {
+			case ev.Created:
+				log.Infof("Created pod %s", pod.Name)
+			case ev.Replaced:
+				log.Warnf("Pod %s failed; replacing it", pod.Name)
+			default:
+				log.Debugf("Pod %s is %s", pod.Name, ev.Phase)
+			}
+			s.observe(Progress{Stage: stage, Pod: pod.Name, PodPhase: ev.Phase, PodCreated: ev.Created})
+		}))
+	if err != nil {
+		return nil, err
+	}
+	s.record("Pod", done)
+	return done, nil
+}

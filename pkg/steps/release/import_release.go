@@ -1,0 +1,235 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/sirupsen/logrus"
+	corev1 "k8s.io/api/core/v1"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/api"
+	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+)
+
+// Config is what ci-operator passes to the step.
+type Config struct {
+	// Name is the release name: "latest", "initial", or any other.
+	Name string
+	// NodeName pins the step's pods to a node when set.
+	NodeName string
+	// Target is the ci-operator target the step runs for, for logs.
+	Target string
+	// ReferencePolicy is the reference policy of every tag the step writes;
+	// Source (the default) or Local.
+	ReferencePolicy imagev1.TagReferencePolicyType
+	// Source says where the payload comes from.
+	Source ReleaseSource
+	// Append is true when the release is added to a job that builds images
+	// (tag_specification): the step then waits for those images first.
+	Append bool
+	// Resources overrides the pods' resource requirements, keyed by pod role
+	// ("cli", "extract") or "*" for both.
+	Resources map[string]corev1.ResourceRequirements
+	// PullSecret, when set, is the secret (in the job's namespace) pods use to
+	// pull the payload and CLI images.
+	PullSecret *corev1.Secret
+	// OverrideCLIImage is the pull spec of a CLI image to extract the payload
+	// with, for payloads whose own CLI image does not run on the cluster's
+	// architecture. It is imported into amd64-cli:latest.
+	OverrideCLIImage string
+
+	// Tunables; the zero value means the default.
+
+	// ImportRetries is how often a failed import of one tag is re-triggered.
+	ImportRetries int
+	// RetryDelay is the base delay before a re-trigger.
+	RetryDelay time.Duration
+	// StallTimeout fails a wait (for imports or a pod) that sees no progress
+	// for this long.
+	StallTimeout time.Duration
+	// PodFailures is how many Failed pods are replaced before giving up.
+	PodFailures int
+	// Observe, when set, is called on every step of progress.
+	Observe func(Progress)
+	// Log is the logger; logrus's standard logger by default.
+	Log *logrus.Entry
+}
+
+// Progress is what the step reports as it goes.
+type Progress struct {
+	Release string
+	// Stage is one of "release", "cli", "extract", "merge", "images", "done".
+	Stage string
+	// Imported and Total count the tags of the stream being waited for.
+	Imported, Total int
+	// Pod and PodPhase name the pod being waited for, if any; PodCreated is
+	// true when this process created it.
+	Pod        string
+	PodPhase   corev1.PodPhase
+	PodCreated bool
+	Message    string
+}
+
+// Defaults.
+const (
+	DefaultImportRetries = imagestreams.DefaultRetries
+	DefaultRetryDelay    = imagestreams.DefaultRetryDelay
+	DefaultStallTimeout  = 10 * time.Minute
+	DefaultPodFailures   = 2
+)
+
+// importReleaseStep imports a release payload. Every write it makes is either
+// a server-side apply of a value every process computes the same way (so a
+// second process's write changes nothing) or the creation of an object named
+// by a hash of its input (so a second process adopts the first one's). Waits
+// watch the stream or the pod, and judge by the current generation, so no
+// process needs to know what the others are doing.
+type importReleaseStep struct {
+	config  Config
+	client  ctrlruntimeclient.WithWatch
+	jobSpec *api.JobSpec
+	log     *logrus.Entry
+
+	mu      sync.Mutex
+	objects map[string]ctrlruntimeclient.Object
+	// releaseImage is RELEASE_IMAGE_<NAME>, known once the run imported it.
+	releaseImage string
+}
+
+// ImportReleaseStep returns the import_release step for one release.
+func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpec *api.JobSpec) api.Step {
+	if config.ReferencePolicy == "" {
+		config.ReferencePolicy = imagev1.SourceTagReferencePolicy
+	}
+	if config.ImportRetries == 0 {
+		config.ImportRetries = DefaultImportRetries
+	}
+	if config.RetryDelay == 0 {
+		config.RetryDelay = DefaultRetryDelay
+	}
+	if config.StallTimeout == 0 {
+		config.StallTimeout = DefaultStallTimeout
+	}
+	if config.PodFailures == 0 {
+		config.PodFailures = DefaultPodFailures
+	}
+	log := config.Log
+	if log == nil {
+		log = logrus.NewEntry(logrus.StandardLogger())
+	}
+	return &importReleaseStep{
+		config:  config,
+		client:  client,
+		jobSpec: jobSpec,
+		log:     log.WithField("release", config.Name),
+		objects: map[string]ctrlruntimeclient.Object{},
+	}
+}
+
+func (s *importReleaseStep) Inputs() (api.InputDefinition, error) {
+	if s.config.Source == nil {
+		return nil, fmt.Errorf("release %s has no source", s.config.Name)
+	}
+	// Inputs has no context in ci-operator's contract; a source's Input is
+	// local and quick.
+	input, err := s.config.Source.Input(context.TODO())
+	if err != nil {
+		return nil, fmt.Errorf("could not determine the input of release %s: %w", s.config.Name, err)
+	}
+	return api.InputDefinition{input}, nil
+}
+
+func (s *importReleaseStep) Validate() error {
+	if s.config.Name == "" {
+		return fmt.Errorf("the release name is empty")
+	}
+	if s.config.Source == nil {
+		return fmt.Errorf("release %s has no source", s.config.Name)
+	}
+	switch s.config.ReferencePolicy {
+	case imagev1.SourceTagReferencePolicy, imagev1.LocalTagReferencePolicy:
+	default:
+		return fmt.Errorf("release %s: reference policy %q is neither Source nor Local", s.config.Name, s.config.ReferencePolicy)
+	}
+	return nil
+}
+
+func (s *importReleaseStep) Name() string {
+	return fmt.Sprintf("[release:%s]", s.config.Name)
+}
+
+func (s *importReleaseStep) Description() string {
+	return fmt.Sprintf("Import the release payload %q from an external source", s.config.Name)
+}
+
+func (s *importReleaseStep) Requires() []api.StepLink {
+	switch {
+	case !s.config.Append:
+		return nil
+	case s.config.Name == api.LatestReleaseName:
+		return []api.StepLink{api.ImagesReadyLink()}
+	default:
+		return []api.StepLink{api.ReleaseImagesLink(api.LatestReleaseName)}
+	}
+}
+
+func (s *importReleaseStep) Creates() []api.StepLink {
+	links := []api.StepLink{api.ReleasePayloadImageLink(s.config.Name)}
+	if !s.config.Append {
+		links = append(links, api.ReleaseImagesLink(s.config.Name))
+	}
+	return links
+}
+
+func (s *importReleaseStep) Provides() api.ParameterMap {
+	return api.ParameterMap{
+		api.ReleaseImageEnv(s.config.Name): func() (any, error) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.releaseImage == "" {
+				return nil, fmt.Errorf("release %s has not been imported yet", s.config.Name)
+			}
+			return s.releaseImage, nil
+		},
+		api.OriginalReleaseImageEnv(s.config.Name): func() (any, error) {
+			if s.config.Source == nil {
+				return nil, fmt.Errorf("release %s has no source", s.config.Name)
+			}
+			// The source caches its answer: this is the pull spec Run used.
+			return s.config.Source.PullSpec(context.TODO())
+		},
+	}
+}
+
+func (s *importReleaseStep) Objects() []ctrlruntimeclient.Object {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ctrlruntimeclient.Object, 0, len(s.objects))
+	for _, o := range s.objects {
+		out = append(out, o.DeepCopyObject().(ctrlruntimeclient.Object))
+	}
+	return out
+}
+
+func (s *importReleaseStep) record(kind string, obj ctrlruntimeclient.Object) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects[kind+"/"+obj.GetNamespace()+"/"+obj.GetName()] = obj.DeepCopyObject().(ctrlruntimeclient.Object)
+}
+
+func (s *importReleaseStep) observe(p Progress) {
+	p.Release = s.config.Name
+	if s.config.Observe != nil {
+		s.config.Observe(p)
+	}
+}
+
+// Run imports the release; a failure is tagged with the reason
+// "importing_release".
+func (s *importReleaseStep) Run(ctx context.Context) error {
+	return api.ForReason("importing_release", s.run(ctx))
+}

@@ -1,0 +1,61 @@
+package release
+
+import (
+	"strings"
+	"testing"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/api"
+	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+)
+
+func TestImportOneProcess(t *testing.T) {
+	env := newTestEnv(t, 190, "latest")
+	step := env.step("shard-0", "latest")
+	if err := step.Run(t.Context()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	rel := env.releases["latest"]
+	client := env.cluster.Client("checker")
+	stable := &imagev1.ImageStream{}
+	if err := client.Get(t.Context(), ctrlruntimeclient.ObjectKey{Namespace: testNamespace, Name: "stable"}, stable); err != nil {
+		t.Fatal(err)
+	}
+	if !stable.Spec.LookupPolicy.Local {
+		t.Error("stable has lookupPolicy.local=false")
+	}
+	if got, want := len(stable.Spec.Tags), len(rel.Tags); got != want {
+		t.Errorf("stable has %d tags, want %d", got, want)
+	}
+	for _, tag := range rel.Tags {
+		var spec *imagev1.TagReference
+		for i := range stable.Spec.Tags {
+			if stable.Spec.Tags[i].Name == tag.Name {
+				spec = &stable.Spec.Tags[i]
+			}
+		}
+		if spec == nil || !imagestreams.IsCanonical(*spec, tag.PullSpec, imagev1.SourceTagReferencePolicy) {
+			t.Errorf("tag %s is not canonical: %+v", tag.Name, spec)
+		}
+		if st := imagestreams.StateOf(stable, tag.Name); st.Phase != imagestreams.Imported {
+			t.Errorf("tag %s is %s", tag.Name, st.Phase)
+		}
+	}
+	if got := stable.Annotations[api.ReleaseConfigAnnotation]; got != `{"name":"4.18.0-0"}` {
+		t.Errorf("release config annotation = %q", got)
+	}
+	value, err := step.Provides()[api.ReleaseImageEnv("latest")]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := value.(string); !strings.HasPrefix(s, "registry.fake-cluster.test/"+testNamespace+"/release@sha256:") {
+		t.Errorf("RELEASE_IMAGE_LATEST = %q", s)
+	}
+	orig, err := step.Provides()[api.OriginalReleaseImageEnv("latest")]()
+	if err != nil || orig != rel.PullSpec {
+		t.Errorf("ORIGINAL_RELEASE_IMAGE_LATEST = %v, %v", orig, err)
+	}
+	t.Log(env.cluster.Stats().Report())
+}

@@ -1,0 +1,216 @@
+package release
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/api"
+	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
+)
+
+func (s *importReleaseStep) run(ctx context.Context) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	namespace := s.jobSpec.Namespace()
+	if namespace == "" {
+		return fmt.Errorf("the job has no namespace")
+	}
+	source, err := s.config.Source.PullSpec(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := pullspec.Parse(source); err != nil {
+		return fmt.Errorf("release %s: %w", s.config.Name, err)
+	}
+	if s.config.OverrideCLIImage != "" {
+		if _, err := pullspec.Parse(s.config.OverrideCLIImage); err != nil {
+			return fmt.Errorf("release %s: override CLI image: %w", s.config.Name, err)
+		}
+	}
+	name := s.config.Name
+	stable := api.ReleaseStreamFor(name)
+	log := s.log.WithField("pullSpec", source)
+	log.Infof("Importing release %s into %s/%s", name, namespace, stable)
+
+	// The release payload itself, into release:<name>.
+	s.observe(Progress{Stage: "release", Total: 1})
+	release := imagestreams.Stream(namespace, api.ReleaseImageStream).
+		WithSpec(imagev1apply.ImageStreamSpec().
+			WithLookupPolicy(imagev1apply.ImageLookupPolicy().WithLocal(true)).
+			WithTags(imagestreams.Tag(name, source, s.config.ReferencePolicy)))
+	if err := s.apply(ctx, release, imagestreams.ReleaseManager(name), true); err != nil {
+		return err
+	}
+	if err := s.apply(ctx, imagestreams.Stream(namespace, stable), imagestreams.ManagerStream, true); err != nil {
+		return err
+	}
+	releaseIS, err := s.waitForImports(ctx, namespace, api.ReleaseImageStream, []string{name}, "release")
+	if err != nil {
+		return fmt.Errorf("could not import the release payload %s: %w", source, err)
+	}
+	s.record("ImageStream", releaseIS)
+	payload := imagestreams.StateOf(releaseIS, name).DockerImageReference
+	log = log.WithField("payload", payload)
+	log.Infof("Imported release payload %s", payload)
+
+	cli, err := s.resolveCLI(ctx, namespace, stable, payload)
+	if err != nil {
+		return fmt.Errorf("could not find the CLI image of release %s: %w", name, err)
+	}
+	log.WithField("cli", cli).Debug("Resolved the CLI image")
+
+	references, err := s.extract(ctx, namespace, cli, payload)
+	if err != nil {
+		return fmt.Errorf("could not read the image references of release %s: %w", name, err)
+	}
+
+	// Merge every payload tag into the stable stream in one apply.
+	s.observe(Progress{Stage: "merge", Total: len(references.Spec.Tags)})
+	tags := make([]string, 0, len(references.Spec.Tags))
+	var tagConfigs []*imagev1apply.TagReferenceApplyConfiguration
+	for _, tag := range references.Spec.Tags {
+		tags = append(tags, tag.Name)
+		tagConfigs = append(tagConfigs, imagestreams.Tag(tag.Name, tag.From.Name, s.config.ReferencePolicy))
+	}
+	log.Infof("Merging %d images of release %s into %s", len(tags), references.Name, stable)
+	if err := s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tagConfigs...), imagestreams.ManagerPayload, true); err != nil {
+		return err
+	}
+	if err := s.applyReleaseConfig(ctx, namespace, stable, references.Name); err != nil {
+		return err
+	}
+	stableIS, err := s.waitForImports(ctx, namespace, stable, tags, "images")
+	if err != nil {
+		return fmt.Errorf("could not import the images of release %s: %w", name, err)
+	}
+	s.record("ImageStream", stableIS)
+
+	releaseImage := imagestreams.RepositoryPullSpecFor(releaseIS, name)
+	s.mu.Lock()
+	s.releaseImage = releaseImage
+	s.mu.Unlock()
+	s.observe(Progress{Stage: "done", Imported: len(tags), Total: len(tags)})
+	log.WithField("releaseImage", releaseImage).Infof("Imported release %s: %d images in %s", name, len(tags), stable)
+	return nil
+}
+
+// apply server-side applies a stream. API errors that say "try again" are
+// retried; an apply does the same thing however often it lands.
+func (s *importReleaseStep) apply(ctx context.Context, ac *imagev1apply.ImageStreamApplyConfiguration, manager string, force bool) error {
+	opts := []ctrlruntimeclient.ApplyOption{ctrlruntimeclient.FieldOwner(manager)}
+	if force {
+		opts = append(opts, ctrlruntimeclient.ForceOwnership)
+	}
+	err := retry.OnError(retry.DefaultBackoff, isRetriable, func() error {
+		return s.client.Apply(ctx, ac, opts...)
+	})
+	if err != nil {
+		return fmt.Errorf("could not apply image stream %s/%s: %w", *ac.Namespace, *ac.Name, err)
+	}
+	return nil
+}
+
+// isRetriable reports API errors worth retrying: throttling, timeouts, server
+// errors, and conflicts (an apply carries no resourceVersion, so a conflict
+// is a transient one, e.g. from a proxy).
+func isRetriable(err error) bool {
+	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) ||
+		(apierrors.IsConflict(err) && !isApplyConflict(err))
+}
+
+// isApplyConflict tells a field-ownership conflict of server-side apply
+// (which retrying cannot fix) from an optimistic-concurrency one.
+func isApplyConflict(err error) bool {
+	status, ok := err.(apierrors.APIStatus)
+	if !ok || status.Status().Details == nil {
+		return false
+	}
+	for _, cause := range status.Status().Details.Causes {
+		if cause.Type == "FieldManagerConflict" {
+			return true
+		}
+	}
+	return false
+}
+
+var semverPrefix = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$`)
+
+// applyReleaseConfig sets the release.openshift.io/config annotation for a
+// payload named by a semantic version, unless another writer owns it.
+func (s *importReleaseStep) applyReleaseConfig(ctx context.Context, namespace, stable, payloadName string) error {
+	m := semverPrefix.FindStringSubmatch(payloadName)
+	if m == nil {
+		return nil
+	}
+	config, err := json.Marshal(map[string]string{"name": fmt.Sprintf("%s.%s.%s-0", m[1], m[2], m[3])})
+	if err != nil {
+		return err
+	}
+	ac := imagev1apply.ImageStream(stable, namespace).WithAnnotations(map[string]string{api.ReleaseConfigAnnotation: string(config)})
+	err = s.apply(ctx, ac, imagestreams.ManagerConfig, false)
+	if isApplyConflict(unwrapAPI(err)) {
+		s.log.WithField("annotation", api.ReleaseConfigAnnotation).Info("Leaving the release config annotation to the writer that owns it")
+		return nil
+	}
+	return err
+}
+
+func unwrapAPI(err error) error {
+	for e := err; e != nil; {
+		if _, ok := e.(apierrors.APIStatus); ok {
+			return e
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		e = u.Unwrap()
+	}
+	return err
+}
+
+func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, stream string, tags []string, stage string) (*imagev1.ImageStream, error) {
+	log := s.log.WithField("imageStream", stream)
+	last := -1
+	return imagestreams.WaitForImports(ctx, s.client, namespace, stream, tags,
+		imagestreams.WithReferencePolicy(s.config.ReferencePolicy),
+		imagestreams.WithRetries(s.config.ImportRetries),
+		imagestreams.WithRetryDelay(s.config.RetryDelay),
+		imagestreams.WithStallTimeout(s.config.StallTimeout),
+		imagestreams.WithRetriggerObserver(func(tags []string) {
+			log.WithField("tags", tags).Info("Re-triggering failed imports")
+		}),
+		imagestreams.WithProgress(func(p imagestreams.Progress) {
+			if p.Imported != last {
+				last = p.Imported
+				if len(tags) > 1 {
+					log.Infof("Imported %d/%d images into %s", p.Imported, p.Total, stream)
+				}
+			}
+			for _, f := range p.Failed {
+				log.WithField("tag", f.Tag).Warnf("Import failed: %s: %s", f.Reason, f.Message)
+			}
+			s.observe(Progress{Stage: stage, Imported: p.Imported, Total: p.Total})
+		}))
+}
+
+// contentName names an object by what it is for and a short hash of its
+// input, so that every process that needs it computes the same name, and a
+// different input never finds the object of another.
+func contentName(prefix, input string) string {
+	sum := sha256.Sum256([]byte(input))
+	return prefix + "-" + hex.EncodeToString(sum[:])[:10]
+}

@@ -36,11 +36,15 @@ const ImportMode = imagev1.ImportModePreserveOriginal
 // Tag returns the canonical apply configuration of a tag that imports
 // pullSpec. Every writer of a tag uses it, so a repeated write changes
 // nothing and never bumps the tag's generation.
+//
+// reference is false by leaving it out: the server drops a false reference
+// when it stores the tag (omitempty), so an apply that sends it would differ
+// from the stored object every time and rewrite the stream's managedFields
+// (a new resourceVersion and a watch event) on every apply.
 func Tag(name, pullSpec string, policy imagev1.TagReferencePolicyType) *imagev1apply.TagReferenceApplyConfiguration {
 	return imagev1apply.TagReference().
 		WithName(name).
 		WithFrom(corev1.ObjectReference{Kind: "DockerImage", Name: pullSpec}).
-		WithReference(false).
 		WithImportPolicy(imagev1apply.TagImportPolicy().WithImportMode(ImportMode)).
 		WithReferencePolicy(imagev1apply.TagReferencePolicy().WithType(referencePolicy(policy)))
 }

@@ -317,14 +317,14 @@ func (w *waiter) retrigger(ctx context.Context, failed []TagState) error {
 		for _, st := range failed {
 			maxAttempts = max(maxAttempts, w.attempts[st.Tag])
 		}
-		if err := sleepCtx(ctx, w.delay(maxAttempts)); err != nil {
-			return nil // the wait is over anyway; UntilWithSync reports why
+		if sleepCtx(ctx, w.delay(maxAttempts)) != nil {
+			return nil //nolint:nilerr // the wait is over; UntilWithSync reports why
 		}
 		// Another process may have re-triggered while this one waited: act
 		// only on tags still failed at the generation seen.
 		live := &imagev1.ImageStream{}
-		if err := w.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: w.namespace, Name: w.stream}, live); err != nil {
-			return nil // a transient read error; the next event decides
+		if w.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: w.namespace, Name: w.stream}, live) != nil {
+			return nil //nolint:nilerr // a transient read error: the next event or the stall timeout decides
 		}
 		var still []TagState
 		for _, st := range failed {

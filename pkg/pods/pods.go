@@ -106,10 +106,6 @@ type runner struct {
 	lastUID    types.UID
 }
 
-func (r *runner) key() ctrlruntimeclient.ObjectKey {
-	return ctrlruntimeclient.ObjectKeyFromObject(r.desired)
-}
-
 // ensure creates the pod or adopts the one that exists.
 func (r *runner) ensure(ctx context.Context) error {
 	pod := r.desired.DeepCopy()

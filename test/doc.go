@@ -1,0 +1,3 @@
+// Package test holds tests of the project as a whole: the shipped RBAC
+// against what the step really does on the fake cluster.
+package test

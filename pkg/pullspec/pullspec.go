@@ -32,24 +32,27 @@ const maxRepoLength = 255
 type Reference struct {
 	// Repository is host[:port]/path.
 	Repository string
-	// Tag and Digest may each be empty, not both.
+	// Tag and Digest may each be empty.
 	Tag, Digest string
 }
 
 // String returns the pull spec: by digest when there is one.
 func (r Reference) String() string {
-	if r.Digest != "" {
+	switch {
+	case r.Digest != "":
 		return r.Repository + "@" + r.Digest
+	case r.Tag != "":
+		return r.Repository + ":" + r.Tag
 	}
-	return r.Repository + ":" + r.Tag
+	return r.Repository
 }
 
 // Parse splits a pull spec into repository, tag and digest. Either tag or
-// digest may be empty; when both are present the digest identifies the image.
-// The host must look like one (contain a dot or a port, or be localhost),
-// path components must be lower case, and a digest must be sha256 with 64
-// lower-case hex digits. A pull spec with neither tag nor digest is accepted
-// and means the tag "latest".
+// digest may be empty (neither means the tag "latest" to a container
+// runtime); when both are present the digest identifies the image. The host
+// must look like one (contain a dot or a port, or be localhost), path
+// components must be lower case, and a digest must be sha256 with 64
+// lower-case hex digits.
 func Parse(s string) (Reference, error) {
 	invalid := func(why string) error {
 		return fmt.Errorf("%w %q: %s", ErrInvalid, s, why)
@@ -90,9 +93,6 @@ func Parse(s string) (Reference, error) {
 	if len(name) > maxRepoLength {
 		return Reference{}, invalid(fmt.Sprintf("repository longer than %d characters", maxRepoLength))
 	}
-	if ref.Tag == "" && ref.Digest == "" {
-		ref.Tag = "latest"
-	}
 	ref.Repository = name
 	return ref, nil
 }
@@ -104,4 +104,11 @@ func isHost(s string) bool {
 		return false
 	}
 	return strings.ContainsAny(s, ".:") || s == "localhost"
+}
+
+// ValidTag reports whether s is a valid image tag (and so a valid image
+// stream tag name): up to 128 letters, digits, '_', '.' and '-', not
+// starting with '.' or '-'.
+func ValidTag(s string) bool {
+	return tagPattern.MatchString(s)
 }

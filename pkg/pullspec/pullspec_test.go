@@ -19,7 +19,7 @@ func TestParse(t *testing.T) {
 		{name: "digest", in: "quay.io/ocp/release@" + digest, want: Reference{Repository: "quay.io/ocp/release", Digest: digest}},
 		{name: "tag and digest", in: "quay.io/ocp/release:4.18@" + digest, want: Reference{Repository: "quay.io/ocp/release", Tag: "4.18", Digest: digest}},
 		{name: "port", in: "localhost:5000/ns/img:v1", want: Reference{Repository: "localhost:5000/ns/img", Tag: "v1"}},
-		{name: "no tag means latest", in: "registry.ci.openshift.org/ocp/release", want: Reference{Repository: "registry.ci.openshift.org/ocp/release", Tag: "latest"}},
+		{name: "no tag", in: "registry.ci.openshift.org/ocp/release", want: Reference{Repository: "registry.ci.openshift.org/ocp/release"}},
 		{name: "empty", in: "", wantErr: true},
 		{name: "whitespace", in: "quay.io/ocp/release:4.18 ", wantErr: true},
 		{name: "no host", in: "ocp/release:4.18", wantErr: true},
@@ -54,5 +54,16 @@ func TestReferenceString(t *testing.T) {
 	}
 	if got := (Reference{Repository: "quay.io/a/b", Tag: "x"}).String(); got != "quay.io/a/b:x" {
 		t.Errorf("String() = %q, want the tag form", got)
+	}
+	if got := (Reference{Repository: "quay.io/a/b"}).String(); got != "quay.io/a/b" {
+		t.Errorf("String() = %q, want the bare repository", got)
+	}
+}
+
+func TestValidTag(t *testing.T) {
+	for tag, want := range map[string]bool{"cli": true, "4.18.0-0.nightly": true, "_x": true, "": false, "-x": false, ".x": false, "a/b": false, string(make([]byte, 129)): false} {
+		if got := ValidTag(tag); got != want {
+			t.Errorf("ValidTag(%q) = %v, want %v", tag, got, want)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
+
+	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
 )
 
 const (
@@ -113,7 +115,7 @@ func newRelease(host, name string, opts ...ReleaseOption) (*Release, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if !tagPattern.MatchString(name) {
+	if !pullspec.ValidTag(name) {
 		return nil, fmt.Errorf("release name %q is not a valid image tag", name)
 	}
 	if o.images < 1 {

@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
 	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
 )
-
-// tagName is the image API's rule for a tag name.
-var tagName = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$`)
 
 // DecodeImageReferences decodes and validates a payload's image-references,
 // as `oc adm release extract --file=image-references` prints it: an
@@ -35,7 +31,7 @@ func DecodeImageReferences(data []byte) (*imagev1.ImageStream, error) {
 	seen := map[string]bool{}
 	for i, tag := range is.Spec.Tags {
 		switch {
-		case !tagName.MatchString(tag.Name):
+		case !pullspec.ValidTag(tag.Name):
 			errs = append(errs, fmt.Errorf("tag %d: invalid name %q", i, tag.Name))
 		case seen[tag.Name]:
 			errs = append(errs, fmt.Errorf("tag %q appears more than once", tag.Name))

@@ -20,7 +20,7 @@ func isShard(process string) bool { return strings.HasPrefix(process, "shard-") 
 // runShards runs the steps for names in n processes at once, each process
 // running its steps through pkg/graph as ci-operator does, and fails the
 // test if any process fails.
-func runShards(t *testing.T, env *testEnv, n int, names ...string) {
+func runShards(t testing.TB, env *testEnv, n int, names ...string) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make([]error, n)

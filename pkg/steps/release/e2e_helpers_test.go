@@ -20,7 +20,7 @@ type testEnv struct {
 	releases map[string]*registry.Release
 }
 
-func newTestEnv(t *testing.T, images int, names ...string) *testEnv {
+func newTestEnv(t testing.TB, images int, names ...string) *testEnv {
 	t.Helper()
 	cluster := fakeopenshift.New(t.Context())
 	t.Cleanup(cluster.Stop)

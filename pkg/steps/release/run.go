@@ -84,11 +84,19 @@ func (s *importReleaseStep) run(ctx context.Context) error {
 		tags = append(tags, tag.Name)
 		tagConfigs = append(tagConfigs, imagestreams.Tag(tag.Name, tag.From.Name, s.config.ReferencePolicy))
 	}
-	log.Infof("Merging %d images of release %s into %s", len(tags), references.Name, stable)
-	if err := s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tagConfigs...), imagestreams.ManagerPayload, true); err != nil {
-		return err
+	// Another process has usually merged already: a read is far cheaper for
+	// the server than a no-op apply of a few hundred tags.
+	current := &imagev1.ImageStream{}
+	if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, current); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
 	}
-	if err := s.applyReleaseConfig(ctx, namespace, stable, references.Name); err != nil {
+	if !s.merged(current, references) {
+		log.Infof("Merging %d images of release %s into %s", len(tags), references.Name, stable)
+		if err := s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tagConfigs...), imagestreams.ManagerPayload, true); err != nil {
+			return err
+		}
+	}
+	if err := s.applyReleaseConfig(ctx, current, namespace, stable, references.Name); err != nil {
 		return err
 	}
 	stableIS, err := s.waitForImports(ctx, namespace, stable, tags, "images")
@@ -150,7 +158,7 @@ var semverPrefix = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$`)
 
 // applyReleaseConfig sets the release.openshift.io/config annotation for a
 // payload named by a semantic version, unless another writer owns it.
-func (s *importReleaseStep) applyReleaseConfig(ctx context.Context, namespace, stable, payloadName string) error {
+func (s *importReleaseStep) applyReleaseConfig(ctx context.Context, current *imagev1.ImageStream, namespace, stable, payloadName string) error {
 	m := semverPrefix.FindStringSubmatch(payloadName)
 	if m == nil {
 		return nil
@@ -158,6 +166,9 @@ func (s *importReleaseStep) applyReleaseConfig(ctx context.Context, namespace, s
 	config, err := json.Marshal(map[string]string{"name": fmt.Sprintf("%s.%s.%s-0", m[1], m[2], m[3])})
 	if err != nil {
 		return err
+	}
+	if current.Annotations[api.ReleaseConfigAnnotation] == string(config) {
+		return nil
 	}
 	ac := imagev1apply.ImageStream(stable, namespace).WithAnnotations(map[string]string{api.ReleaseConfigAnnotation: string(config)})
 	err = s.apply(ctx, ac, imagestreams.ManagerConfig, false)
@@ -213,4 +224,20 @@ func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, strea
 func contentName(prefix, input string) string {
 	sum := sha256.Sum256([]byte(input))
 	return prefix + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// merged reports whether every payload tag is in the stream with its
+// canonical definition, so that applying them would change nothing.
+func (s *importReleaseStep) merged(current *imagev1.ImageStream, references *imagev1.ImageStream) bool {
+	have := make(map[string]imagev1.TagReference, len(current.Spec.Tags))
+	for _, tag := range current.Spec.Tags {
+		have[tag.Name] = tag
+	}
+	for _, tag := range references.Spec.Tags {
+		got, ok := have[tag.Name]
+		if !ok || !imagestreams.IsCanonical(got, tag.From.Name, s.config.ReferencePolicy) {
+			return false
+		}
+	}
+	return true
 }

@@ -108,8 +108,11 @@ type runner struct {
 
 // ensure creates the pod or adopts the one that exists.
 func (r *runner) ensure(ctx context.Context) error {
-	pod := r.desired.DeepCopy()
+	var pod *corev1.Pod
 	err := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
+		// A fresh copy each time: a client may have filled in the last one
+		// (a resourceVersion, which a create refuses) before failing.
+		pod = r.desired.DeepCopy()
 		return r.client.Create(ctx, pod)
 	})
 	switch {
@@ -269,13 +272,19 @@ func (r *runner) replace(ctx context.Context, pod *corev1.Pod) error {
 	}
 }
 
+// failureOf says why a pod failed: the pod's own reason when it has one
+// (Evicted, DeadlineExceeded: the containers were stopped, and their state
+// says only that), else the first container that exited non-zero.
 func failureOf(pod *corev1.Pod) (string, string) {
+	if pod.Status.Reason != "" || pod.Status.Message != "" {
+		return pod.Status.Reason, pod.Status.Message
+	}
 	for _, cs := range pod.Status.ContainerStatuses {
 		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
 			return t.Reason, t.Message
 		}
 	}
-	return pod.Status.Reason, pod.Status.Message
+	return "", ""
 }
 
 func waitingReason(pod *corev1.Pod) string {

@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/go-logr/logr"
+	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/sirupsen/logrus"
 	"k8s.io/klog/v2"
 

@@ -3,7 +3,9 @@ package fakeopenshift
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 
@@ -13,11 +15,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -77,16 +81,33 @@ func (c *client) begin(ctx context.Context, verb string, k kindInfo) error {
 	return c.cluster.faults.before(c.process, verb, k.gvk.Kind)
 }
 
-// end accounts for a finished write and applies faults that strike after the
-// write landed (a timeout the client sees although the server wrote).
-func (c *client) end(verb string, k kindInfo, res writeResult, err error) error {
+// counted accounts for a write of the client's when it is stored (see
+// store.write), so the counters are never behind the watch events.
+func (c *client) counted(verb string, k kindInfo) commitFunc {
+	return func(writeResult) { c.cluster.stats.write(c.process, verb, k.gvk.Kind) }
+}
+
+// end applies faults that strike after the write landed (a timeout the
+// client sees although the server wrote).
+func (c *client) end(verb string, k kindInfo, _ writeResult, err error) error {
 	if err != nil {
-		return err
-	}
-	if res.changed {
-		c.cluster.stats.write(c.process, verb, k.gvk.Kind)
+		return asAPIError(err)
 	}
 	return c.cluster.faults.after(c.process, verb, k.gvk.Kind)
+}
+
+// asAPIError turns an error of the server side into what a client of a real
+// apiserver receives: the apiserver's ErrorToAPIStatus makes any error that
+// is not already a Status a 500 with reason Unknown (the field manager's
+// "duplicate entries" error, for one).
+func asAPIError(err error) error {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Reason: metav1.StatusReasonUnknown, Message: err.Error(),
+	}}
 }
 
 func (c *client) Get(ctx context.Context, key ctrlruntimeclient.ObjectKey, obj ctrlruntimeclient.Object, _ ...ctrlruntimeclient.GetOption) error {
@@ -119,6 +140,9 @@ func (c *client) Get(ctx context.Context, key ctrlruntimeclient.ObjectKey, obj c
 func (c *client) listFilter(k kindInfo, opts []ctrlruntimeclient.ListOption) (filter, ctrlruntimeclient.ListOptions, error) {
 	lo := ctrlruntimeclient.ListOptions{}
 	lo.ApplyOptions(opts)
+	if err := parseRawSelectors(&lo); err != nil {
+		return filter{}, lo, err
+	}
 	f := filter{namespace: lo.Namespace, labels: lo.LabelSelector, fields: lo.FieldSelector}
 	if k.fieldSet != nil {
 		f.fieldSet = func(o ctrlruntimeclient.Object) fields.Set { return k.fieldSet(o) }
@@ -140,6 +164,31 @@ func (c *client) listFilter(k kindInfo, opts []ctrlruntimeclient.ListOption) (fi
 		}
 	}
 	return f, lo, nil
+}
+
+// parseRawSelectors takes the selectors of lo.Raw where lo has no typed
+// ones, as the real client does (ListOptions.AsListOptions sends the raw
+// strings unless typed selectors override them): a ListWatch passes its
+// selectors that way.
+func parseRawSelectors(lo *ctrlruntimeclient.ListOptions) error {
+	if lo.Raw == nil {
+		return nil
+	}
+	if lo.LabelSelector == nil && lo.Raw.LabelSelector != "" {
+		sel, err := labels.Parse(lo.Raw.LabelSelector)
+		if err != nil {
+			return apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+		}
+		lo.LabelSelector = sel
+	}
+	if lo.FieldSelector == nil && lo.Raw.FieldSelector != "" {
+		sel, err := fields.ParseSelector(lo.Raw.FieldSelector)
+		if err != nil {
+			return apierrors.NewBadRequest(fmt.Sprintf("invalid field selector: %v", err))
+		}
+		lo.FieldSelector = sel
+	}
+	return nil
 }
 
 func (c *client) List(ctx context.Context, list ctrlruntimeclient.ObjectList, opts ...ctrlruntimeclient.ListOption) error {
@@ -217,17 +266,19 @@ func (c *client) Create(ctx context.Context, obj ctrlruntimeclient.Object, opts 
 	}
 	switch k.gvk {
 	case imageStreamTagGVK:
-		res, err := c.cluster.createImageStreamTag(obj.(*imagev1.ImageStreamTag), c.manager(co.FieldManager))
-		if err == nil {
-			copyInto(obj, res.istag)
+		res, err := c.cluster.createImageStreamTag(obj.(*imagev1.ImageStreamTag), c.manager(co.FieldManager), c.counted("create", k))
+		if err := c.end("create", k, res.writeResult, err); err != nil {
+			return err
 		}
-		return c.end("create", k, res.writeResult, err)
+		copyInto(obj, res.istag)
+		return nil
 	case imageStreamImportGVK:
-		res, err := c.cluster.importImages(ctx, obj.(*imagev1.ImageStreamImport), c.process)
-		if err == nil {
-			copyInto(obj, res.isi)
+		res, err := c.cluster.importImages(ctx, obj.(*imagev1.ImageStreamImport), c.process, c.counted("create", k))
+		if err := c.end("create", k, res.writeResult, err); err != nil {
+			return err
 		}
-		return c.end("create", k, res.writeResult, err)
+		copyInto(obj, res.isi)
+		return nil
 	}
 	if obj.GetResourceVersion() != "" {
 		return apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
@@ -257,14 +308,16 @@ func (c *client) Create(ctx context.Context, obj ctrlruntimeclient.Object, opts 
 		}
 		out := merged.(ctrlruntimeclient.Object)
 		return out, c.cluster.prepareForCreate(out)
-	})
-	if err == nil {
-		copyInto(obj, res.object)
+	}, c.counted("create", k), func(writeResult) {
 		if k.gvk == podGVK {
 			c.cluster.stats.update(func(s *Stats) { s.PodsCreated[next.GetNamespace()+"/"+name]++ })
 		}
+	})
+	if err := c.end("create", k, res, err); err != nil {
+		return err
 	}
-	return c.end("create", k, res, err)
+	copyInto(obj, res.object)
+	return nil
 }
 
 // manager is the field manager a request records: the one the client names,
@@ -288,24 +341,26 @@ func (c *client) Update(ctx context.Context, obj ctrlruntimeclient.Object, opts 
 	uo.ApplyOptions(opts)
 	switch k.gvk {
 	case imageStreamTagGVK:
-		res, err := c.cluster.updateImageStreamTag(obj.(*imagev1.ImageStreamTag), c.manager(uo.FieldManager))
-		if err == nil {
-			copyInto(obj, res.istag)
+		res, err := c.cluster.updateImageStreamTag(obj.(*imagev1.ImageStreamTag), c.manager(uo.FieldManager), c.counted("update", k))
+		if err := c.end("update", k, res.writeResult, err); err != nil {
+			return err
 		}
-		return c.end("update", k, res.writeResult, err)
+		copyInto(obj, res.istag)
+		return nil
 	case imageStreamImportGVK:
 		return apierrors.NewMethodNotSupported(k.resource, "update")
 	}
-	res, err := c.cluster.update(k, obj.DeepCopyObject().(ctrlruntimeclient.Object), "", c.manager(uo.FieldManager))
-	if err == nil {
-		copyInto(obj, res.object)
+	res, err := c.cluster.update(k, obj.DeepCopyObject().(ctrlruntimeclient.Object), "", c.manager(uo.FieldManager), c.counted("update", k))
+	if err := c.end("update", k, res, err); err != nil {
+		return err
 	}
-	return c.end("update", k, res, err)
+	copyInto(obj, res.object)
+	return nil
 }
 
 // update writes a whole object through the main resource or a subresource,
 // with the object's resourceVersion as precondition when it is set.
-func (cl *Cluster) update(k kindInfo, next ctrlruntimeclient.Object, subresource, manager string) (writeResult, error) {
+func (cl *Cluster) update(k kindInfo, next ctrlruntimeclient.Object, subresource, manager string, onCommit ...commitFunc) (writeResult, error) {
 	fm, err := cl.fieldManager(k.gvk, subresource)
 	if err != nil {
 		return writeResult{}, err
@@ -316,6 +371,12 @@ func (cl *Cluster) update(k kindInfo, next ctrlruntimeclient.Object, subresource
 	return cl.store.write(k.gvk, k.resource, keyOf(k.gvk, next), func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {
 		if live == nil {
 			return nil, apierrors.NewNotFound(k.resource, next.GetName())
+		}
+		if k.gvk == imageStreamGVK && next.GetResourceVersion() == "" {
+			// openshift-apiserver's ImageStream strategy does not allow
+			// unconditional updates (AllowUnconditionalUpdate is false).
+			return nil, apierrors.NewInvalid(schema.GroupKind{Group: k.resource.Group, Kind: k.resource.Resource}, next.GetName(),
+				field.ErrorList{field.Invalid(field.NewPath("metadata", "resourceVersion"), 0, "must be specified for an update")})
 		}
 		if err := checkPreconditions(k.resource, next.GetName(), live, next.GetResourceVersion(), ""); err != nil {
 			return nil, err
@@ -330,12 +391,12 @@ func (cl *Cluster) update(k kindInfo, next ctrlruntimeclient.Object, subresource
 			return out, cl.prepareForStatusUpdate(out, live)
 		}
 		return out, cl.prepareForUpdate(out, live)
-	})
+	}, onCommit...)
 }
 
 // apply runs a server-side apply of applied (an unstructured apply
 // configuration) through the main resource or a subresource.
-func (cl *Cluster) apply(k kindInfo, applied *unstructured.Unstructured, subresource, manager string, force bool) (writeResult, error) {
+func (cl *Cluster) apply(k kindInfo, applied *unstructured.Unstructured, subresource, manager string, force bool, onCommit ...commitFunc) (writeResult, error) {
 	if manager == "" {
 		return writeResult{}, apierrors.NewBadRequest("PATCH: fieldManager is required for apply requests")
 	}
@@ -370,12 +431,12 @@ func (cl *Cluster) apply(k kindInfo, applied *unstructured.Unstructured, subreso
 		default:
 			return out, cl.prepareForUpdate(out, live)
 		}
-	})
+	}, onCommit...)
 }
 
 // patch applies a JSON merge, JSON or strategic merge patch to the live object
 // and writes the result as an update.
-func (cl *Cluster) patch(k kindInfo, obj ctrlruntimeclient.Object, patchType types.PatchType, data []byte, subresource, manager string) (writeResult, error) {
+func (cl *Cluster) patch(k kindInfo, obj ctrlruntimeclient.Object, patchType types.PatchType, data []byte, subresource, manager string, onCommit ...commitFunc) (writeResult, error) {
 	fm, err := cl.fieldManager(k.gvk, subresource)
 	if err != nil {
 		return writeResult{}, err
@@ -429,7 +490,7 @@ func (cl *Cluster) patch(k kindInfo, obj ctrlruntimeclient.Object, patchType typ
 			return out, cl.prepareForStatusUpdate(out, live)
 		}
 		return out, cl.prepareForUpdate(out, live)
-	})
+	}, onCommit...)
 }
 
 func (c *client) Patch(ctx context.Context, obj ctrlruntimeclient.Object, patch ctrlruntimeclient.Patch, opts ...ctrlruntimeclient.PatchOption) error {
@@ -465,14 +526,15 @@ func (c *client) doPatch(ctx context.Context, obj ctrlruntimeclient.Object, patc
 		if u.GetNamespace() == "" {
 			u.SetNamespace(obj.GetNamespace())
 		}
-		res, err = c.cluster.apply(k, u, subresource, manager, force)
+		res, err = c.cluster.apply(k, u, subresource, manager, force, c.counted("patch", k))
 	} else {
-		res, err = c.cluster.patch(k, obj, patch.Type(), data, subresource, c.manager(manager))
+		res, err = c.cluster.patch(k, obj, patch.Type(), data, subresource, c.manager(manager), c.counted("patch", k))
 	}
-	if err == nil {
-		copyInto(obj, res.object)
+	if err := c.end("patch", k, res, err); err != nil {
+		return err
 	}
-	return c.end("patch", k, res, err)
+	copyInto(obj, res.object)
+	return nil
 }
 
 func (c *client) Apply(ctx context.Context, ac runtime.ApplyConfiguration, opts ...ctrlruntimeclient.ApplyOption) error {
@@ -497,19 +559,18 @@ func (c *client) Apply(ctx context.Context, ac runtime.ApplyConfiguration, opts 
 	}
 	ao := ctrlruntimeclient.ApplyOptions{}
 	ao.ApplyOptions(opts)
-	res, err := c.cluster.apply(k, u, "", ao.FieldManager, ao.Force != nil && *ao.Force)
-	if err == nil {
-		// As a real client does, decode the server's answer into the apply
-		// configuration.
-		out, merr := json.Marshal(withTypeMeta(res.object, gvk))
-		if merr != nil {
-			return merr
-		}
-		if merr := json.Unmarshal(out, ac); merr != nil {
-			return merr
-		}
+	res, err := c.cluster.apply(k, u, "", ao.FieldManager, ao.Force != nil && *ao.Force, c.counted("apply", k))
+	if err := c.end("apply", k, res, err); err != nil {
+		// A client decodes nothing from an error response.
+		return err
 	}
-	return c.end("apply", k, res, err)
+	// As a real client does, decode the server's answer into the apply
+	// configuration.
+	out, err := json.Marshal(withTypeMeta(res.object, gvk))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(out, ac)
 }
 
 func (c *client) Delete(ctx context.Context, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.DeleteOption) error {
@@ -534,7 +595,7 @@ func (c *client) Delete(ctx context.Context, obj ctrlruntimeclient.Object, opts 
 	}
 	switch k.gvk {
 	case imageStreamTagGVK:
-		res, err := c.cluster.deleteImageStreamTag(obj.GetNamespace(), obj.GetName(), c.process)
+		res, err := c.cluster.deleteImageStreamTag(obj.GetNamespace(), obj.GetName(), c.process, c.counted("delete", k))
 		return c.end("delete", k, res, err)
 	case imageStreamImportGVK:
 		return apierrors.NewMethodNotSupported(k.resource, "delete")
@@ -544,7 +605,7 @@ func (c *client) Delete(ctx context.Context, obj ctrlruntimeclient.Object, opts 
 			return nil, apierrors.NewNotFound(k.resource, obj.GetName())
 		}
 		return nil, checkPreconditions(k.resource, obj.GetName(), live, rv, uid)
-	})
+	}, c.counted("delete", k))
 	return c.end("delete", k, res, err)
 }
 
@@ -561,20 +622,20 @@ func (c *client) DeleteAllOf(ctx context.Context, obj ctrlruntimeclient.Object, 
 	}
 	dao := ctrlruntimeclient.DeleteAllOfOptions{}
 	dao.ApplyOptions(opts)
+	if err := parseRawSelectors(&dao.ListOptions); err != nil {
+		return err
+	}
 	f := filter{namespace: dao.Namespace, labels: dao.LabelSelector, fields: dao.FieldSelector}
 	items, _ := c.cluster.store.list(k.gvk, f)
 	for _, item := range items {
-		res, err := c.cluster.store.write(k.gvk, k.resource, keyOf(k.gvk, item), func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {
+		_, err := c.cluster.store.write(k.gvk, k.resource, keyOf(k.gvk, item), func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {
 			if live == nil {
 				return nil, apierrors.NewNotFound(k.resource, item.GetName())
 			}
 			return nil, nil
-		})
+		}, c.counted("delete", k))
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
-		}
-		if res.changed {
-			c.cluster.stats.write(c.process, "delete", k.gvk.Kind)
 		}
 	}
 	return nil
@@ -615,11 +676,12 @@ func (s *subResourceClient) Update(ctx context.Context, obj ctrlruntimeclient.Ob
 	}
 	uo := ctrlruntimeclient.SubResourceUpdateOptions{}
 	uo.ApplyOptions(opts)
-	res, err := s.client.cluster.update(k, obj.DeepCopyObject().(ctrlruntimeclient.Object), "status", s.client.manager(uo.FieldManager))
-	if err == nil {
-		copyInto(obj, res.object)
+	res, err := s.client.cluster.update(k, obj.DeepCopyObject().(ctrlruntimeclient.Object), "status", s.client.manager(uo.FieldManager), s.client.counted("update/status", k))
+	if err := s.client.end("update/status", k, res, err); err != nil {
+		return err
 	}
-	return s.client.end("update/status", k, res, err)
+	copyInto(obj, res.object)
+	return nil
 }
 
 func (s *subResourceClient) Patch(ctx context.Context, obj ctrlruntimeclient.Object, patch ctrlruntimeclient.Patch, opts ...ctrlruntimeclient.SubResourcePatchOption) error {

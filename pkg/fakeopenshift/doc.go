@@ -12,8 +12,11 @@
 // rules for pods and OpenShift's rules for image streams (per-tag
 // generations, the import's own bump); server-side apply tracks field
 // ownership with the apiserver's own field manager, so spec.tags merges by
-// name across managers and conflicts without force; watches honour label and
-// field selectors, start from a resourceVersion, and expire (410 Gone).
+// name across managers and conflicts without force; writes are optimistic
+// like the apiserver's GuaranteedUpdate (the field manager and strategy run
+// while other requests go on, and a write that lost the race is re-run,
+// where a stale resourceVersion is a 409); watches honour label and field
+// selectors, start from a resourceVersion, and expire (410 Gone).
 //
 // Use it in a unit test:
 //
@@ -24,7 +27,8 @@
 //	stats := cluster.Stats()            // requests, writes, imports, pods
 //
 // Each process of a simulated aggregated job gets its own client, so the
-// counters say who did what.
+// counters say who did what. A write is counted before its watch event goes
+// out, so a test that has waited on a watch can read Stats at once.
 //
 // Limits: no admission, no quota, no RBAC enforcement, no graceful pod
 // deletion (a delete removes the pod at once), no list pagination,

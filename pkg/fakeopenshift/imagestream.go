@@ -57,7 +57,7 @@ func (c *Cluster) imageStreamPrepareForUpdate(is, old *imagev1.ImageStream) {
 			tag.Generation = nil
 		default:
 			tag.Generation = oldTag.Generation
-			if tagRefChanged(oldTag, *tag) {
+			if tagRefChanged(oldTag, *tag, is.Namespace) {
 				bump[tag.Name] = true
 			}
 		}
@@ -77,15 +77,26 @@ func (c *Cluster) imageStreamPrepareForUpdate(is, old *imagev1.ImageStream) {
 }
 
 // tagRefChanged is the server's test for "this tag points somewhere else now
-// and must be imported again".
-func tagRefChanged(old, next imagev1.TagReference) bool {
+// and must be imported again". A tag without a source never counts as
+// changed, and an empty from.namespace means the stream's own namespace.
+func tagRefChanged(old, next imagev1.TagReference, namespace string) bool {
 	if next.Generation != nil && *next.Generation == 0 {
 		return true
 	}
-	if (old.From == nil) != (next.From == nil) {
-		return true
+	if next.From == nil || (next.From.Kind == "" && next.From.Name == "") {
+		return false
 	}
-	if old.From != nil && (old.From.Name != next.From.Name || old.From.Namespace != next.From.Namespace) {
+	oldFrom := corev1.ObjectReference{}
+	if old.From != nil {
+		oldFrom = *old.From
+	}
+	defaultNamespace := func(ns string) string {
+		if ns == "" {
+			return namespace
+		}
+		return ns
+	}
+	if oldFrom.Name != next.From.Name || defaultNamespace(oldFrom.Namespace) != defaultNamespace(next.From.Namespace) {
 		return true
 	}
 	if old.Reference != next.Reference {

@@ -87,7 +87,10 @@ type resolved struct {
 
 // importImages serves POST imagestreamimports; the import controller uses it
 // too.
-func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImport, process string) (importResult, error) {
+//
+// onCommit runs when the import is written, with the Imports counters
+// already updated.
+func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImport, process string, onCommit ...commitFunc) (importResult, error) {
 	if err := validateImport(isi); err != nil {
 		return importResult{}, err
 	}
@@ -131,8 +134,10 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 		}
 		var is *imagev1.ImageStream
 		if live == nil {
+			// The import creates the stream through the internal strategy,
+			// which keeps the import's status: generation 0 + 1 = 1 for the
+			// stream, its tags and their status entries.
 			is = &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: isi.Name, Namespace: isi.Namespace}}
-			c.imageStreamPrepareForCreate(is)
 		} else {
 			is = live.DeepCopyObject().(*imagev1.ImageStream)
 		}
@@ -147,7 +152,7 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 				imported = append(imported, spec.To.Name)
 			}
 		}
-		if len(imported) == 0 {
+		if len(imported) == 0 && live != nil {
 			return live, nil
 		}
 		is.Generation = newGeneration
@@ -158,16 +163,15 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 		normalizeTags(is)
 		c.imageStreamDecorate(is)
 		return is, nil
-	})
-	if err != nil {
-		return importResult{}, err
-	}
-	if res.changed {
+	}, append([]commitFunc{func(writeResult) {
 		c.stats.update(func(s *Stats) {
 			for _, tag := range imported {
 				s.Imports[TagKey{isi.Namespace, isi.Name, tag}]++
 			}
 		})
+	}}, onCommit...)...)
+	if err != nil {
+		return importResult{}, err
 	}
 	out.Status.Import = res.object.(*imagev1.ImageStream)
 	return importResult{writeResult: res, isi: out}, nil
@@ -406,10 +410,9 @@ func (ic *importController) sync(ctx context.Context, key objectKey) error {
 		return nil
 	}
 	ic.cluster.stats.request(ControllerProcess, "create", "ImageStreamImport")
-	res, err := ic.cluster.importImages(ctx, isi, ControllerProcess)
-	if err == nil && res.changed {
+	_, err := ic.cluster.importImages(ctx, isi, ControllerProcess, func(writeResult) {
 		ic.cluster.stats.write(ControllerProcess, "create", "ImageStreamImport")
-	}
+	})
 	return err
 }
 

@@ -3,6 +3,7 @@ package fakeopenshift
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,7 +57,7 @@ func (s *shell) run(ctx context.Context, script string) (string, error) {
 		}
 		words, err := splitWords(line)
 		if err != nil {
-			return "", fmt.Errorf("fakeopenshift kubelet: %v in %q", err, line)
+			return "", fmt.Errorf("fakeopenshift kubelet: %w in %q", err, line)
 		}
 		if words[0] == "set" {
 			continue
@@ -87,7 +88,7 @@ func (s *shell) runAlternatives(ctx context.Context, words []string) (string, er
 		if out, err = s.runRedirected(ctx, alt); err == nil {
 			return out, nil
 		}
-		if _, unsupported := err.(unsupportedError); unsupported {
+		if errors.As(err, new(unsupportedError)) {
 			return "", err
 		}
 	}
@@ -121,7 +122,7 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 	case len(args) == 4 && args[0] == "oc" && args[1] == "adm" && args[2] == "release" && args[3] == "extract" && flags["file"] == "image-references" && flags["from"] != "" && (len(flags) == 2 || (len(flags) == 3 && flags["registry-config"] != "")):
 		img, err := s.cluster.registry.Resolve(ctx, flags["from"])
 		if err != nil {
-			return nil, fmt.Errorf("error: unable to read release image %s: %v", flags["from"], err)
+			return nil, fmt.Errorf("error: unable to read release image %s: %w", flags["from"], err)
 		}
 		if img.Kind != registry.KindPayload {
 			return nil, fmt.Errorf("error: %s is not a release image", flags["from"])
@@ -148,9 +149,9 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 		}
 		if err := s.client.Create(ctx, cm); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				return nil, fmt.Errorf("Error from server (AlreadyExists): configmaps %q already exists", cm.Name)
+				return nil, fmt.Errorf("Error from server (AlreadyExists): configmaps %q already exists", cm.Name) //nolint:staticcheck // oc's message
 			}
-			return nil, fmt.Errorf("Error from server: %v", err)
+			return nil, fmt.Errorf("Error from server: %w", err) //nolint:staticcheck // oc's message
 		}
 		return []byte("configmap/" + cm.Name + " created\n"), nil
 	case len(args) == 2 && args[0] == "oc" && args[1] == "get" && flags["f"] != "" && flags["o"] == "name":
@@ -159,7 +160,7 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 			return nil, err
 		}
 		if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKeyFromObject(cm), &corev1.ConfigMap{}); err != nil {
-			return nil, fmt.Errorf("Error from server: %v", err)
+			return nil, fmt.Errorf("Error from server: %w", err) //nolint:staticcheck // oc's message
 		}
 		return []byte("configmap/" + cm.Name + "\n"), nil
 	}
@@ -216,8 +217,8 @@ func splitWords(line string) ([]string, error) {
 	inWord := false
 	for i := 0; i < len(line); i++ {
 		ch := line[i]
-		switch {
-		case ch == '\'' || ch == '"':
+		switch ch {
+		case '\'', '"':
 			end := strings.IndexByte(line[i+1:], ch)
 			if end < 0 {
 				return nil, fmt.Errorf("unterminated quote")
@@ -225,7 +226,7 @@ func splitWords(line string) ([]string, error) {
 			cur.WriteString(line[i+1 : i+1+end])
 			i += end + 1
 			inWord = true
-		case ch == ' ' || ch == '\t':
+		case ' ', '\t':
 			if inWord {
 				words = append(words, cur.String())
 				cur.Reset()

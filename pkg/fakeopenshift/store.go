@@ -41,7 +41,8 @@ type event struct {
 // detection, and watches with a bounded history.
 //
 // Objects are held as typed objects and deep-copied on the way in and out.
-// Every method takes the store's lock; nothing slow happens under it.
+// Every method takes the store's lock; nothing slow happens under it (write
+// runs its mutation outside it).
 type store struct {
 	mu       sync.Mutex
 	rv       uint64
@@ -101,7 +102,8 @@ func (s *store) list(gvk schema.GroupVersionKind, f filter) ([]ctrlruntimeclient
 
 // mutateFunc computes the new state of an object from the live one (nil when
 // it does not exist). It returns the object to store, or nil with a nil error
-// to delete it. It runs under the store's lock and must not block.
+// to delete it. It runs outside the store's lock, may run more than once (see
+// write) and must not block.
 type mutateFunc func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error)
 
 // writeResult says what a write did.
@@ -111,54 +113,103 @@ type writeResult struct {
 	deleted bool
 }
 
-// write atomically reads, mutates and stores one object. A result equal to the
-// live object (apart from managedFields timestamps) is a no-op: nothing is
-// stored, the resourceVersion stays and no watch event is sent, as on a real
-// apiserver.
-func (s *store) write(gvk schema.GroupVersionKind, gr schema.GroupResource, key objectKey, mutate mutateFunc) (writeResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var live ctrlruntimeclient.Object
-	if obj, ok := s.objects[key]; ok {
-		live = obj.DeepCopyObject().(ctrlruntimeclient.Object)
+// write reads, mutates and stores one object the way an apiserver's
+// GuaranteedUpdate does: the mutation (field manager, strategy) runs on a
+// copy of the live object without holding the lock, so reads and other
+// writes go on meanwhile; the result is stored only if the object has not
+// changed since it was read, otherwise the mutation runs again on the new
+// state, where a client's stale resourceVersion precondition now fails with
+// 409. A result equal to the live object is a no-op: nothing is stored, the
+// resourceVersion stays and no watch event is sent, as on a real apiserver.
+//
+// onCommit runs when the write is stored, under the lock and before the watch
+// event goes out, so that counters are never behind what a watcher sees.
+func (s *store) write(gvk schema.GroupVersionKind, gr schema.GroupResource, key objectKey, mutate mutateFunc, onCommit ...commitFunc) (writeResult, error) {
+	for {
+		s.mu.Lock()
+		var live ctrlruntimeclient.Object
+		if obj, ok := s.objects[key]; ok {
+			live = obj.DeepCopyObject().(ctrlruntimeclient.Object)
+		}
+		s.mu.Unlock()
+		liveRV := resourceVersionOf(live)
+
+		next, err := mutate(live)
+		if err != nil {
+			return writeResult{}, err
+		}
+		if next == nil && live == nil {
+			return writeResult{}, apierrors.NewNotFound(gr, key.name)
+		}
+		if next != nil {
+			truncateManagedFieldsTimes(next)
+			stripTypeMeta(next)
+		}
+		if next != nil && live != nil {
+			next.SetResourceVersion(live.GetResourceVersion())
+			next.SetUID(live.GetUID())
+			next.SetCreationTimestamp(live.GetCreationTimestamp())
+			if semanticallyEqual(live, next) {
+				return writeResult{object: live, changed: false}, nil
+			}
+		}
+
+		s.mu.Lock()
+		if resourceVersionOf(s.objects[key]) != liveRV {
+			s.mu.Unlock()
+			continue
+		}
+		res := s.commitLocked(gvk, key, live, next, onCommit)
+		s.mu.Unlock()
+		return res, nil
 	}
-	next, err := mutate(live)
-	if err != nil {
-		return writeResult{}, err
+}
+
+func resourceVersionOf(obj ctrlruntimeclient.Object) string {
+	if obj == nil {
+		return ""
 	}
+	return obj.GetResourceVersion()
+}
+
+// commitFunc is told about a write that is being stored.
+type commitFunc func(writeResult)
+
+// commitLocked stores next in place of live (nil: delete) with a new
+// resourceVersion, runs onCommit and emits the event. The caller holds the
+// lock and has checked that live is still current.
+func (s *store) commitLocked(gvk schema.GroupVersionKind, key objectKey, live, next ctrlruntimeclient.Object, onCommit []commitFunc) writeResult {
+	s.rv++
+	rv := strconv.FormatUint(s.rv, 10)
+	var res writeResult
+	var typ watch.EventType
 	switch {
-	case next == nil && live == nil:
-		return writeResult{}, apierrors.NewNotFound(gr, key.name)
 	case next == nil:
-		s.rv++
-		live.SetResourceVersion(strconv.FormatUint(s.rv, 10))
+		live.SetResourceVersion(rv)
 		delete(s.objects, key)
-		s.emit(gvk, watch.Deleted, live)
-		return writeResult{object: live, changed: true, deleted: true}, nil
+		res, typ = writeResult{object: live, changed: true, deleted: true}, watch.Deleted
 	case live == nil:
-		s.rv++
-		next.SetResourceVersion(strconv.FormatUint(s.rv, 10))
+		next.SetResourceVersion(rv)
 		if next.GetUID() == "" {
 			next.SetUID(uuid.NewUUID())
 		}
 		next.SetCreationTimestamp(metav1.NewTime(s.now().Truncate(time.Second)))
-		stripTypeMeta(next)
 		s.objects[key] = next
-		s.emit(gvk, watch.Added, next)
-		return writeResult{object: next.DeepCopyObject().(ctrlruntimeclient.Object), changed: true}, nil
+		res, typ = writeResult{object: next.DeepCopyObject().(ctrlruntimeclient.Object), changed: true}, watch.Added
+	default:
+		next.SetResourceVersion(rv)
+		s.objects[key] = next
+		res, typ = writeResult{object: next.DeepCopyObject().(ctrlruntimeclient.Object), changed: true}, watch.Modified
 	}
-	next.SetResourceVersion(live.GetResourceVersion())
-	next.SetUID(live.GetUID())
-	next.SetCreationTimestamp(live.GetCreationTimestamp())
-	stripTypeMeta(next)
-	if semanticallyEqual(live, next) {
-		return writeResult{object: live, changed: false}, nil
+	for _, f := range onCommit {
+		f(res)
 	}
-	s.rv++
-	next.SetResourceVersion(strconv.FormatUint(s.rv, 10))
-	s.objects[key] = next
-	s.emit(gvk, watch.Modified, next)
-	return writeResult{object: next.DeepCopyObject().(ctrlruntimeclient.Object), changed: true}, nil
+	if next == nil {
+		s.emit(gvk, typ, live)
+	} else {
+		s.emit(gvk, typ, next)
+	}
+	return res
 }
 
 // semanticallyEqual compares two objects as an apiserver decides whether an
@@ -166,6 +217,20 @@ func (s *store) write(gvk schema.GroupVersionKind, gr schema.GroupResource, key 
 // when a manager's fields change, so the times take part in the comparison.
 func semanticallyEqual(a, b ctrlruntimeclient.Object) bool {
 	return apiequality.Semantic.DeepEqual(a, b)
+}
+
+// truncateManagedFieldsTimes drops the sub-second part of managedFields
+// times, as storing an object does on a real apiserver (metav1.Time
+// serializes whole seconds). Without it a write that round-trips the object
+// through JSON, such as a patch, would look like a change.
+func truncateManagedFieldsTimes(obj metav1.Object) {
+	managed := obj.GetManagedFields()
+	for i := range managed {
+		if managed[i].Time != nil {
+			managed[i].Time = &metav1.Time{Time: managed[i].Time.Truncate(time.Second)}
+		}
+	}
+	obj.SetManagedFields(managed)
 }
 
 func stripTypeMeta(obj runtime.Object) {
@@ -369,7 +434,7 @@ func (w *watcher) ResultChan() <-chan watch.Event {
 // checkPreconditions applies a client's resourceVersion and UID preconditions.
 func checkPreconditions(gr schema.GroupResource, name string, live metav1.Object, rv string, uid types.UID) error {
 	if uid != "" && live.GetUID() != uid {
-		return apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, live.GetUID()))
+		return apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, live.GetUID())) //nolint:staticcheck // the apiserver's message
 	}
 	if rv != "" && live.GetResourceVersion() != rv {
 		return apierrors.NewConflict(gr, name, fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))

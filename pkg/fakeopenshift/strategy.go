@@ -20,6 +20,9 @@ import (
 func (c *Cluster) prepareForCreate(obj ctrlruntimeclient.Object) error {
 	switch o := obj.(type) {
 	case *imagev1.ImageStream:
+		if err := validateImageStreamTags(o); err != nil {
+			return err
+		}
 		c.imageStreamPrepareForCreate(o)
 	case *corev1.Pod:
 		o.Generation = 1
@@ -39,6 +42,9 @@ func (c *Cluster) prepareForUpdate(obj, old ctrlruntimeclient.Object) error {
 	obj.SetGeneration(old.GetGeneration())
 	switch o := obj.(type) {
 	case *imagev1.ImageStream:
+		if err := validateImageStreamTags(o); err != nil {
+			return err
+		}
 		c.imageStreamPrepareForUpdate(o, old.(*imagev1.ImageStream))
 	case *corev1.Pod:
 		oldPod := old.(*corev1.Pod)
@@ -140,3 +146,30 @@ func invalid(kind, name string, path *field.Path, value any, detail string) erro
 }
 
 var _ = fmt.Sprintf
+
+// validateImageStreamTags is the part of openshift-apiserver's ImageStream
+// validation that a tag's source must pass: a known kind, and a name. (The
+// server parses DockerImage names with the distribution grammar, which
+// accepts short names such as "ubuntu"; the fake only insists on a name.)
+func validateImageStreamTags(is *imagev1.ImageStream) error {
+	var errs field.ErrorList
+	for i, tag := range is.Spec.Tags {
+		if tag.From == nil {
+			continue
+		}
+		from := field.NewPath("spec", "tags").Index(i).Child("from")
+		switch tag.From.Kind {
+		case "DockerImage", "ImageStreamTag", "ImageStreamImage":
+		default:
+			errs = append(errs, field.NotSupported(from.Child("kind"), tag.From.Kind, []string{"DockerImage", "ImageStreamImage", "ImageStreamTag"}))
+			continue
+		}
+		if tag.From.Name == "" {
+			errs = append(errs, field.Required(from.Child("name"), ""))
+		}
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(imageStreamGVK.GroupKind(), is.Name, errs)
+	}
+	return nil
+}

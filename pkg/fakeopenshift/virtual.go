@@ -16,12 +16,18 @@ import (
 //
 //   - GET is 404 until the tag has an image in status (pending, failed first
 //     import, or a reference tag without image); it carries the stream's
-//     resourceVersion and UID and generation = items[0].generation.
+//     resourceVersion, UID and labels, the spec tag's annotations, and
+//     generation = items[0].generation. image.dockerImageReference is the
+//     resolved pull spec: the internal registry's stream by digest for a
+//     Local referencePolicy, the source by digest otherwise.
 //   - CREATE is 409 when the spec tag exists and creates the stream when it
 //     is missing.
 //   - UPDATE with a stale resourceVersion is 409; without one it always
 //     lands. A missing stream is created unless a resourceVersion was given
-//     (404). The stream's generation rules apply.
+//     (404). Without a tag the spec tag is kept (400 when there is none);
+//     the tag's annotations become the ImageStreamTag's metadata
+//     annotations. The stream's generation rules apply; its lookupPolicy is
+//     never touched.
 //   - DELETE removes the spec and the status tag. There is no watch.
 
 type istagResult struct {
@@ -47,7 +53,8 @@ func (c *Cluster) getImageStreamTag(namespace, name string) (*imagev1.ImageStrea
 	}
 	live := c.store.get(objectKey{gvk: imageStreamGVK, namespace: namespace, name: streamName})
 	if live == nil {
-		return nil, apierrors.NewNotFound(imageStreamTagResource, name)
+		// The server reports the stream, not the tag, as missing.
+		return nil, apierrors.NewNotFound(imagev1.Resource("imagestreams"), streamName)
 	}
 	is := live.(*imagev1.ImageStream)
 	ev := latestTagEvent(is, tag)
@@ -62,11 +69,19 @@ func imageStreamTagFor(is *imagev1.ImageStream, tag string) *imagev1.ImageStream
 		ObjectMeta: metav1.ObjectMeta{
 			Name: is.Name + ":" + tag, Namespace: is.Namespace, UID: is.UID,
 			ResourceVersion: is.ResourceVersion, CreationTimestamp: is.CreationTimestamp,
+			Labels: is.Labels,
 		},
 		LookupPolicy: is.Spec.LookupPolicy,
 	}
 	if t := specTag(is, tag); t != nil {
 		out.Tag = t.DeepCopy()
+		// The tag's annotations are the ImageStreamTag's.
+		for k, v := range t.Annotations {
+			if out.Annotations == nil {
+				out.Annotations = map[string]string{}
+			}
+			out.Annotations[k] = v
+		}
 	}
 	for _, st := range is.Status.Tags {
 		if st.Tag == tag {
@@ -76,22 +91,33 @@ func imageStreamTagFor(is *imagev1.ImageStream, tag string) *imagev1.ImageStream
 	if ev := latestTagEvent(is, tag); ev != nil {
 		out.Generation = ev.Generation
 		out.CreationTimestamp = ev.Created
-		out.Image = imagev1.Image{ObjectMeta: metav1.ObjectMeta{Name: ev.Image}, DockerImageReference: ev.DockerImageReference}
+		out.Image = imagev1.Image{ObjectMeta: metav1.ObjectMeta{Name: ev.Image}, DockerImageReference: resolveReference(is, tag, ev)}
 	}
 	return out
 }
 
+// resolveReference is the pull spec a reader of the tag is given: the
+// internal registry's stream by digest for a Local referencePolicy, the
+// source otherwise (openshift-apiserver's ResolveReferenceForTagEvent).
+// Status always keeps the source.
+func resolveReference(is *imagev1.ImageStream, tag string, ev *imagev1.TagEvent) string {
+	if t := specTag(is, tag); t != nil && t.ReferencePolicy.Type == imagev1.LocalTagReferencePolicy && ev.Image != "" && is.Status.DockerImageRepository != "" {
+		return is.Status.DockerImageRepository + "@" + ev.Image
+	}
+	return ev.DockerImageReference
+}
+
 // createImageStreamTag serves POST imagestreamtags.
-func (c *Cluster) createImageStreamTag(istag *imagev1.ImageStreamTag, manager string) (istagResult, error) {
-	return c.writeImageStreamTag(istag, manager, true)
+func (c *Cluster) createImageStreamTag(istag *imagev1.ImageStreamTag, manager string, onCommit ...commitFunc) (istagResult, error) {
+	return c.writeImageStreamTag(istag, manager, true, onCommit...)
 }
 
 // updateImageStreamTag serves PUT imagestreamtags/<stream>:<tag>.
-func (c *Cluster) updateImageStreamTag(istag *imagev1.ImageStreamTag, manager string) (istagResult, error) {
-	return c.writeImageStreamTag(istag, manager, false)
+func (c *Cluster) updateImageStreamTag(istag *imagev1.ImageStreamTag, manager string, onCommit ...commitFunc) (istagResult, error) {
+	return c.writeImageStreamTag(istag, manager, false, onCommit...)
 }
 
-func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager string, create bool) (istagResult, error) {
+func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager string, create bool, onCommit ...commitFunc) (istagResult, error) {
 	streamName, tagName, err := splitTagName(istag.Name)
 	if err != nil {
 		return istagResult{}, err
@@ -106,16 +132,31 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 	k, _ := kindFor(imageStreamGVK)
 	key := objectKey{gvk: imageStreamGVK, namespace: istag.Namespace, name: streamName}
 	res, err := c.store.write(imageStreamGVK, k.resource, key, func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {
+		var existing *imagev1.TagReference
+		if live != nil {
+			existing = specTag(live.(*imagev1.ImageStream), tagName)
+		}
+		// A create takes the tag as sent. An update keeps the spec tag when
+		// none is sent, and its annotations are the ImageStreamTag's own
+		// (openshift-apiserver's imagestreamtag REST).
 		var tag *imagev1.TagReference
-		if istag.Tag != nil {
+		switch {
+		case istag.Tag != nil:
 			tag = istag.Tag.DeepCopy()
 			tag.Name = tagName
+		case !create && existing != nil:
+			tag = existing.DeepCopy()
+		case !create:
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("imagestreamtag %s is not a spec tag in imagestream %s/%s, cannot be updated", tagName, istag.Namespace, streamName))
+		}
+		if !create {
+			tag.Annotations = istag.Annotations
 		}
 		if live == nil {
 			if !create && istag.ResourceVersion != "" {
-				return nil, apierrors.NewNotFound(k.resource, streamName)
+				return nil, apierrors.NewNotFound(imageStreamTagResource, istag.Name)
 			}
-			is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: streamName, Namespace: istag.Namespace}, Spec: imagev1.ImageStreamSpec{LookupPolicy: istag.LookupPolicy}}
+			is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: streamName, Namespace: istag.Namespace}}
 			if tag != nil {
 				is.Spec.Tags = []imagev1.TagReference{*tag}
 			}
@@ -129,7 +170,7 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 			return out, nil
 		}
 		is := live.DeepCopyObject().(*imagev1.ImageStream)
-		if create && specTag(is, tagName) != nil {
+		if create && existing != nil {
 			return nil, apierrors.NewAlreadyExists(imageStreamTagResource, istag.Name)
 		}
 		if !create {
@@ -147,7 +188,6 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 			tags = append(tags, *tag)
 		}
 		is.Spec.Tags = tags
-		is.Spec.LookupPolicy = istag.LookupPolicy
 		merged, err := fm.Update(live, is, manager)
 		if err != nil {
 			return nil, err
@@ -155,7 +195,7 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 		out := merged.(*imagev1.ImageStream)
 		c.imageStreamPrepareForUpdate(out, live.(*imagev1.ImageStream))
 		return out, nil
-	})
+	}, onCommit...)
 	if err != nil {
 		return istagResult{}, err
 	}
@@ -163,7 +203,7 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 }
 
 // deleteImageStreamTag serves DELETE imagestreamtags/<stream>:<tag>.
-func (c *Cluster) deleteImageStreamTag(namespace, name, manager string) (writeResult, error) {
+func (c *Cluster) deleteImageStreamTag(namespace, name, manager string, onCommit ...commitFunc) (writeResult, error) {
 	streamName, tagName, err := splitTagName(name)
 	if err != nil {
 		return writeResult{}, err
@@ -208,5 +248,5 @@ func (c *Cluster) deleteImageStreamTag(namespace, name, manager string) (writeRe
 		c.imageStreamPrepareForUpdate(out, live.(*imagev1.ImageStream))
 		out.Status.Tags = status
 		return out, nil
-	})
+	}, onCommit...)
 }

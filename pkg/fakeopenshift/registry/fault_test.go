@@ -140,8 +140,25 @@ func TestSleepContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("sleepContext(cancelled, 1h) = %v, want context.Canceled", err)
+	done := make(chan error, 1)
+	go func() { done <- sleepContext(ctx, time.Hour) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("sleepContext(cancelled, 1h) = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sleepContext(cancelled, 1h) did not return")
+	}
+}
+
+func TestResolveCancelledWithoutLatency(t *testing.T) {
+	reg := New()
+	rel := reg.AddRelease(testRelease, WithImages(1))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if img, err := reg.Resolve(ctx, rel.PullSpec); !errors.Is(err, context.Canceled) {
+		t.Errorf("Resolve with a cancelled context = %v, %v; want context.Canceled", img, err)
 	}
 }
 

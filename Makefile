@@ -31,7 +31,7 @@ run: build
 test:
 	$(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
-## bench: run the benchmarks (N shards against one shard, new against old)
+## bench: run the benchmarks (N shards against one shard, as ratios within one run)
 .PHONY: bench
 bench:
 	$(GO) test $(BENCH_FLAGS) ./...

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -71,6 +72,16 @@ func (c *client) kindOf(obj runtime.Object) (kindInfo, error) {
 	return k, nil
 }
 
+// open resolves the kind of obj, then accounts for the request and applies
+// the API latency and faults (see begin).
+func (c *client) open(ctx context.Context, obj runtime.Object, verb string) (kindInfo, error) {
+	k, err := c.kindOf(obj)
+	if err != nil {
+		return kindInfo{}, err
+	}
+	return k, c.begin(ctx, verb, k)
+}
+
 // begin accounts for a request and applies the API latency and the faults
 // injected for it.
 func (c *client) begin(ctx context.Context, verb string, k kindInfo) error {
@@ -111,11 +122,8 @@ func asAPIError(err error) error {
 }
 
 func (c *client) Get(ctx context.Context, key ctrlruntimeclient.ObjectKey, obj ctrlruntimeclient.Object, _ ...ctrlruntimeclient.GetOption) error {
-	k, err := c.kindOf(obj)
+	k, err := c.open(ctx, obj, "get")
 	if err != nil {
-		return err
-	}
-	if err := c.begin(ctx, "get", k); err != nil {
 		return err
 	}
 	switch k.gvk {
@@ -192,11 +200,8 @@ func parseRawSelectors(lo *ctrlruntimeclient.ListOptions) error {
 }
 
 func (c *client) List(ctx context.Context, list ctrlruntimeclient.ObjectList, opts ...ctrlruntimeclient.ListOption) error {
-	k, err := c.kindOf(list)
+	k, err := c.open(ctx, list, "list")
 	if err != nil {
-		return err
-	}
-	if err := c.begin(ctx, "list", k); err != nil {
 		return err
 	}
 	if k.virtual {
@@ -219,11 +224,8 @@ func (c *client) List(ctx context.Context, list ctrlruntimeclient.ObjectList, op
 }
 
 func (c *client) Watch(ctx context.Context, list ctrlruntimeclient.ObjectList, opts ...ctrlruntimeclient.ListOption) (watch.Interface, error) {
-	k, err := c.kindOf(list)
+	k, err := c.open(ctx, list, "watch")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.begin(ctx, "watch", k); err != nil {
 		return nil, err
 	}
 	if k.virtual {
@@ -252,11 +254,8 @@ func (c *client) Watch(ctx context.Context, list ctrlruntimeclient.ObjectList, o
 }
 
 func (c *client) Create(ctx context.Context, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.CreateOption) error {
-	k, err := c.kindOf(obj)
+	k, err := c.open(ctx, obj, "create")
 	if err != nil {
-		return err
-	}
-	if err := c.begin(ctx, "create", k); err != nil {
 		return err
 	}
 	co := ctrlruntimeclient.CreateOptions{}
@@ -330,11 +329,8 @@ func (c *client) manager(requested string) string {
 }
 
 func (c *client) Update(ctx context.Context, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.UpdateOption) error {
-	k, err := c.kindOf(obj)
+	k, err := c.open(ctx, obj, "update")
 	if err != nil {
-		return err
-	}
-	if err := c.begin(ctx, "update", k); err != nil {
 		return err
 	}
 	uo := ctrlruntimeclient.UpdateOptions{}
@@ -382,16 +378,22 @@ func (cl *Cluster) update(k kindInfo, next ctrlruntimeclient.Object, subresource
 			return nil, err
 		}
 		next.SetResourceVersion(live.GetResourceVersion())
-		merged, err := fm.Update(live, next, manager)
-		if err != nil {
-			return nil, err
-		}
-		out := merged.(ctrlruntimeclient.Object)
-		if subresource == "status" {
-			return out, cl.prepareForStatusUpdate(out, live)
-		}
-		return out, cl.prepareForUpdate(out, live)
+		return cl.updateWith(fm, live, next, subresource, manager)
 	}, onCommit...)
+}
+
+// updateWith records next as manager's update of live and runs the strategy
+// of the main resource or the status subresource.
+func (cl *Cluster) updateWith(fm *managedfields.FieldManager, live, next ctrlruntimeclient.Object, subresource, manager string) (ctrlruntimeclient.Object, error) {
+	merged, err := fm.Update(live, next, manager)
+	if err != nil {
+		return nil, err
+	}
+	out := merged.(ctrlruntimeclient.Object)
+	if subresource == "status" {
+		return out, cl.prepareForStatusUpdate(out, live)
+	}
+	return out, cl.prepareForUpdate(out, live)
 }
 
 // apply runs a server-side apply of applied (an unstructured apply
@@ -481,15 +483,7 @@ func (cl *Cluster) patch(k kindInfo, obj ctrlruntimeclient.Object, patchType typ
 		if is, ok := next.(*imagev1.ImageStream); ok {
 			normalizeTags(is)
 		}
-		merged, err := fm.Update(live, next, manager)
-		if err != nil {
-			return nil, err
-		}
-		out := merged.(ctrlruntimeclient.Object)
-		if subresource == "status" {
-			return out, cl.prepareForStatusUpdate(out, live)
-		}
-		return out, cl.prepareForUpdate(out, live)
+		return cl.updateWith(fm, live, next, subresource, manager)
 	}, onCommit...)
 }
 
@@ -500,11 +494,8 @@ func (c *client) Patch(ctx context.Context, obj ctrlruntimeclient.Object, patch 
 }
 
 func (c *client) doPatch(ctx context.Context, obj ctrlruntimeclient.Object, patch ctrlruntimeclient.Patch, subresource, manager string, force bool) error {
-	k, err := c.kindOf(obj)
+	k, err := c.open(ctx, obj, "patch")
 	if err != nil {
-		return err
-	}
-	if err := c.begin(ctx, "patch", k); err != nil {
 		return err
 	}
 	if k.virtual {
@@ -574,11 +565,8 @@ func (c *client) Apply(ctx context.Context, ac runtime.ApplyConfiguration, opts 
 }
 
 func (c *client) Delete(ctx context.Context, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.DeleteOption) error {
-	k, err := c.kindOf(obj)
+	k, err := c.open(ctx, obj, "delete")
 	if err != nil {
-		return err
-	}
-	if err := c.begin(ctx, "delete", k); err != nil {
 		return err
 	}
 	do := ctrlruntimeclient.DeleteOptions{}
@@ -610,11 +598,8 @@ func (c *client) Delete(ctx context.Context, obj ctrlruntimeclient.Object, opts 
 }
 
 func (c *client) DeleteAllOf(ctx context.Context, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.DeleteAllOfOption) error {
-	k, err := c.kindOf(obj)
+	k, err := c.open(ctx, obj, "deletecollection")
 	if err != nil {
-		return err
-	}
-	if err := c.begin(ctx, "deletecollection", k); err != nil {
 		return err
 	}
 	if k.virtual {
@@ -664,11 +649,8 @@ func (s *subResourceClient) Update(ctx context.Context, obj ctrlruntimeclient.Ob
 	if s.name != "status" {
 		return fmt.Errorf("fakeopenshift: update of subresource %q is not supported", s.name)
 	}
-	k, err := s.client.kindOf(obj)
+	k, err := s.client.open(ctx, obj, "update/status")
 	if err != nil {
-		return err
-	}
-	if err := s.client.begin(ctx, "update/status", k); err != nil {
 		return err
 	}
 	if !k.hasStatus {

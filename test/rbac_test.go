@@ -32,12 +32,14 @@ var resources = map[string]string{
 	"RoleBinding":       "rbac.authorization.k8s.io/rolebindings",
 }
 
-// rbacVerb maps the fake's verbs to RBAC verbs: an apply is a PATCH.
-func rbacVerb(verb string) string {
+// rbacVerbs maps the fake's verbs to the RBAC verbs they need: an apply is a
+// PATCH, and the apiserver also authorizes it as a create, since it creates
+// the object when it is missing.
+func rbacVerbs(verb string) []string {
 	if verb == "apply" {
-		return "patch"
+		return []string{"patch", "create"}
 	}
-	return verb
+	return []string{verb}
 }
 
 // TestRoleAllowsExactlyWhatTheStepDoes runs the step (with a failing pod, so
@@ -92,7 +94,9 @@ func TestRoleAllowsExactlyWhatTheStepDoes(t *testing.T) {
 		if !ok {
 			t.Fatalf("the step used kind %s, which the test does not know", key.Kind)
 		}
-		used[resource+" "+rbacVerb(key.Verb)] = true
+		for _, verb := range rbacVerbs(key.Verb) {
+			used[resource+" "+verb] = true
+		}
 	}
 	var missing, unused []string
 	for k := range used {

@@ -185,12 +185,27 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
 		k.finish(ctx, pod, corev1.PodFailed, "Error", 1, firstNonEmpty(fault.Message, "injected failure"))
 		return
 	}
-	message, err := k.runProgram(ctx, pod, container, img)
+	files, err := k.runProgram(ctx, pod, container, img)
+	// As a kubelet does: the termination message is what the program wrote
+	// to the container's terminationMessagePath; under
+	// FallbackToLogsOnError a failed container with no message gets the
+	// tail of its log (here, the error).
+	message := string(files[terminationMessagePath(container)])
 	if err != nil {
-		k.finish(ctx, pod, corev1.PodFailed, "Error", 1, err.Error())
+		if message == "" && container.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+			message = err.Error()
+		}
+		k.finish(ctx, pod, corev1.PodFailed, "Error", 1, message)
 		return
 	}
 	k.finish(ctx, pod, corev1.PodSucceeded, "Completed", 0, message)
+}
+
+func terminationMessagePath(c corev1.Container) string {
+	if c.TerminationMessagePath != "" {
+		return c.TerminationMessagePath
+	}
+	return corev1.TerminationMessagePathDefault
 }
 
 func (k *kubelet) finish(ctx context.Context, pod *corev1.Pod, phase corev1.PodPhase, reason string, code int32, message string) {
@@ -231,36 +246,32 @@ func (k *kubelet) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*c
 	return false
 }
 
-// runProgram runs what the container asks for and returns its termination
-// message. The programs understood:
+// runProgram runs what the container asks for and returns the files it
+// wrote (the termination message is one of them). What it prints goes to
+// the container's log, which the fake does not keep. The programs
+// understood:
 //
 //   - in a release payload image: `cluster-version-operator image cli`
-//     (command and args together, the first word may be a path). It prints
-//     the cli image's pull spec with no trailing newline.
-//   - in a CLI image: a shell script, `/bin/bash -c <script>` or
-//     `/bin/sh -c <script>`, of the lines runScript understands.
-func (k *kubelet) runProgram(ctx context.Context, pod *corev1.Pod, container corev1.Container, img *registry.Image) (string, error) {
+//     (the first word may be a path). It prints the cli image's pull spec
+//     with no trailing newline; run it as
+//     `/bin/sh -c "cluster-version-operator image cli > /dev/termination-log"`
+//     to make that the termination message, as the real program only
+//     prints.
+//   - in a CLI image: `oc` commands in a shell script (see shell).
+//
+// A shell script is `/bin/bash -c <script>` or `/bin/sh -c <script>`.
+func (k *kubelet) runProgram(ctx context.Context, pod *corev1.Pod, container corev1.Container, img *registry.Image) (map[string][]byte, error) {
 	argv := append(append([]string{}, container.Command...), container.Args...)
 	if len(argv) == 0 {
-		return "", fmt.Errorf("fakeopenshift kubelet: container %s has no command; the fake runs only the programs it knows", container.Name)
+		return nil, fmt.Errorf("fakeopenshift kubelet: container %s has no command; the fake runs only the programs it knows", container.Name)
 	}
-	switch {
-	case path.Base(argv[0]) == "cluster-version-operator":
-		if img.Kind != registry.KindPayload {
-			return "", fmt.Errorf("fakeopenshift kubelet: %s is not a release payload image; cluster-version-operator is not in it", container.Image)
-		}
-		if len(argv) != 3 || argv[1] != "image" || argv[2] != "cli" {
-			return "", fmt.Errorf("fakeopenshift kubelet: unsupported cluster-version-operator command %q; the fake understands `cluster-version-operator image cli`", strings.Join(argv, " "))
-		}
-		return img.Release.CLIPullSpec, nil
-	case (path.Base(argv[0]) == "bash" || path.Base(argv[0]) == "sh") && len(argv) == 3 && argv[1] == "-c":
-		if img.Kind != registry.KindCLI {
-			return "", fmt.Errorf("fakeopenshift kubelet: %s is not a CLI image; oc is not in it", container.Image)
-		}
-		return newShell(k.cluster, pod).run(ctx, argv[2])
-	default:
-		return "", fmt.Errorf("fakeopenshift kubelet: unsupported command %q", strings.Join(argv, " "))
+	sh := newShell(k.cluster, pod, img, container.Image)
+	if (path.Base(argv[0]) == "bash" || path.Base(argv[0]) == "sh") && len(argv) == 3 && argv[1] == "-c" {
+		_, err := sh.run(ctx, argv[2])
+		return sh.files, err
 	}
+	_, err := sh.runCommand(ctx, argv)
+	return sh.files, err
 }
 
 func ptrBool(b bool) *bool { return &b }

@@ -86,7 +86,7 @@ func TestKubeletRunsClusterVersionOperatorImageCLI(t *testing.T) {
 	c := newTestCluster(t)
 	rel := addRelease(c, 3)
 	cl := c.Client("step")
-	pod := createPod(t, cl, programPod("cli-image", rel.PullSpec, "/usr/bin/cluster-version-operator", "image", "cli"))
+	pod := createPod(t, cl, programPod("cli-image", rel.PullSpec, "/bin/sh", "-c", "/usr/bin/cluster-version-operator image cli > /dev/termination-log"))
 	if pod.Status.Phase != corev1.PodPending || pod.Generation != 1 || pod.Spec.ServiceAccountName != "default" {
 		t.Errorf("created pod: phase %s, generation %d, serviceAccount %q", pod.Status.Phase, pod.Generation, pod.Spec.ServiceAccountName)
 	}
@@ -107,6 +107,18 @@ func TestKubeletRunsClusterVersionOperatorImageCLI(t *testing.T) {
 	if n := c.Stats().PodsCreated[testNamespace+"/"+pod.Name]; n != 1 {
 		t.Errorf("PodsCreated %d", n)
 	}
+
+	// Run directly, the program only prints: a kubelet does not make the
+	// log of a container that succeeded its termination message, whatever
+	// the policy.
+	for _, policy := range []corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError} {
+		direct := programPod("cli-direct-"+strings.ToLower(string(policy)), rel.PullSpec, "/usr/bin/cluster-version-operator", "image", "cli")
+		direct.Spec.Containers[0].TerminationMessagePolicy = policy
+		_, done := watchPod(t, cl, createPod(t, cl, direct), podDone)
+		if term := terminated(t, done); done.Status.Phase != corev1.PodSucceeded || term.Message != "" {
+			t.Errorf("policy %s: phase %s, message %q; want Succeeded with no message", policy, done.Status.Phase, term.Message)
+		}
+	}
 }
 
 // extractScript is the shell the import step runs in the cli image: it
@@ -117,8 +129,8 @@ func extractScript(payload string) string {
 		"oc adm release extract --from=" + payload + " --file=image-references > /tmp/image-references",
 		"oc create configmap release-initial --from-file=image-references=/tmp/image-references --dry-run=client -o json > /tmp/cm.json",
 		`oc patch --local --type=merge -f /tmp/cm.json -o json -p '{"metadata":{"labels":{"release":"initial"}}}' > /tmp/labelled.json`,
-		"oc create -f /tmp/labelled.json \\",
-		"  || oc get -f /tmp/labelled.json -o name",
+		"oc create -f /tmp/labelled.json > /dev/termination-log \\",
+		"  || oc get -f /tmp/labelled.json -o name > /dev/termination-log",
 	}, "\n")
 }
 
@@ -169,7 +181,7 @@ func TestKubeletFailsWhatItCannotRun(t *testing.T) {
 			wantMessage: "is not a release payload image"},
 		{name: "other cvo command", pod: programPod("cvo-other", rel.PullSpec, "cluster-version-operator", "start"),
 			wantMessage: "unsupported cluster-version-operator command"},
-		{name: "shell in the payload", pod: programPod("shell-payload", rel.PullSpec, "/bin/sh", "-c", "true"),
+		{name: "oc in the payload", pod: programPod("shell-payload", rel.PullSpec, "/bin/sh", "-c", "oc version"),
 			wantMessage: "is not a CLI image"},
 		{name: "unsupported shell line", pod: programPod("shell-unsupported", rel.CLIPullSpec, "/bin/sh", "-c", "curl http://example.test"),
 			wantMessage: "unsupported command"},
@@ -180,6 +192,9 @@ func TestKubeletFailsWhatItCannotRun(t *testing.T) {
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {
+			// The error is in the container's log, which is the message
+			// of a failed container under FallbackToLogsOnError.
+			tc.pod.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
 			_, done := watchPod(t, cl, createPod(t, cl, tc.pod), podDone)
 			term := terminated(t, done)
 			if done.Status.Phase != corev1.PodFailed || term.ExitCode != 1 || !strings.Contains(term.Message, tc.wantMessage) {

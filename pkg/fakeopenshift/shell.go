@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -21,6 +22,8 @@ import (
 // stdout into an in-memory file and `A || B` (B runs when A fails):
 //
 //	set -o errexit -o nounset -o pipefail       (or any other `set` line; ignored)
+//	cluster-version-operator image cli          (in a release payload image)
+//	    prints the payload's cli image pull spec, no trailing newline
 //	oc adm release extract --from=PULLSPEC --file=image-references [--registry-config=FILE]
 //	    prints the payload's image-references (an image.openshift.io/v1
 //	    ImageStream, indented JSON), as the real command does
@@ -41,10 +44,13 @@ type shell struct {
 	pod     *corev1.Pod
 	client  ctrlruntimeclient.Client
 	files   map[string][]byte
+	// image is what the container runs; it decides which programs exist.
+	image    *registry.Image
+	pullSpec string
 }
 
-func newShell(c *Cluster, pod *corev1.Pod) *shell {
-	return &shell{cluster: c, pod: pod, client: c.Client("pod/" + pod.Namespace + "/" + pod.Name), files: map[string][]byte{}}
+func newShell(c *Cluster, pod *corev1.Pod, img *registry.Image, pullSpec string) *shell {
+	return &shell{cluster: c, pod: pod, image: img, pullSpec: pullSpec, client: c.Client("pod/" + pod.Namespace + "/" + pod.Name), files: map[string][]byte{}}
 }
 
 func (s *shell) run(ctx context.Context, script string) (string, error) {
@@ -118,7 +124,17 @@ func (s *shell) runRedirected(ctx context.Context, words []string) (string, erro
 
 func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) {
 	flags, args := parseFlags(words)
+	program := path.Base(words[0])
 	switch {
+	case program == "cluster-version-operator" && s.image.Kind != registry.KindPayload:
+		return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: %s is not a release payload image; cluster-version-operator is not in it", s.pullSpec)}
+	case program == "oc" && s.image.Kind != registry.KindCLI:
+		return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: %s is not a CLI image; oc is not in it", s.pullSpec)}
+	case program == "cluster-version-operator":
+		if len(words) != 3 || words[1] != "image" || words[2] != "cli" {
+			return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: unsupported cluster-version-operator command %q; the fake understands `cluster-version-operator image cli`", strings.Join(words, " "))}
+		}
+		return []byte(s.image.Release.CLIPullSpec), nil
 	case len(args) == 4 && args[0] == "oc" && args[1] == "adm" && args[2] == "release" && args[3] == "extract" && flags["file"] == "image-references" && flags["from"] != "" && (len(flags) == 2 || (len(flags) == 3 && flags["registry-config"] != "")):
 		img, err := s.cluster.registry.Resolve(ctx, flags["from"])
 		if err != nil {

@@ -78,7 +78,11 @@ func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
 	pod.Spec.Containers = []corev1.Container{{
 		Name:                     "release",
 		Image:                    payload,
-		Command:                  []string{"/usr/bin/cluster-version-operator", "image", "cli"},
+		// The program prints the pull spec; a kubelet makes only what is
+		// written to the termination-log file the termination message of a
+		// container that succeeded.
+		Command:                  []string{"/bin/sh", "-c", "/usr/bin/cluster-version-operator image cli > " + corev1.TerminationMessagePathDefault},
+		TerminationMessagePath:   corev1.TerminationMessagePathDefault,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		Resources:                s.resources("cli"),
 	}}

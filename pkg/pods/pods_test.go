@@ -47,7 +47,7 @@ func (e *podEnv) cliPod() *corev1.Pod {
 			Containers: []corev1.Container{{
 				Name:    "release",
 				Image:   e.release.DigestPullSpec,
-				Command: []string{"/usr/bin/cluster-version-operator", "image", "cli"},
+				Command: []string{"/bin/sh", "-c", "/usr/bin/cluster-version-operator image cli > /dev/termination-log"},
 			}},
 		},
 	}

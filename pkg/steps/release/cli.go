@@ -76,8 +76,8 @@ func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, t
 func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
 	pod := s.pod(namespace, contentName("release-images-"+s.config.Name+"-cli", payload), "cli")
 	pod.Spec.Containers = []corev1.Container{{
-		Name:                     "release",
-		Image:                    payload,
+		Name:  "release",
+		Image: payload,
 		// The program prints the pull spec; a kubelet makes only what is
 		// written to the termination-log file the termination message of a
 		// container that succeeded.

@@ -2,6 +2,7 @@ package imagestreams
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -134,7 +135,7 @@ func WaitForImports(ctx context.Context, client ctrlruntimeclient.WithWatch, nam
 	}
 	w := &waiter{
 		client: client, namespace: namespace, stream: stream, tags: tags, opts: o,
-		seenFailure: map[string]int64{}, attempts: map[string]int{}, lastImported: -1,
+		attempts: map[string]int{}, lastImported: -1,
 		progressed: make(chan struct{}, 1),
 	}
 	return w.wait(ctx)
@@ -146,8 +147,8 @@ type waiter struct {
 	tags              []string
 	opts              waitOptions
 
-	seenFailure  map[string]int64 // tag -> generation of the newest failure seen
-	attempts     map[string]int   // tag -> failed attempts seen
+	attempts     map[string]int // tag -> re-triggers known: the ledger's or this process's own
+	condErr      error          // what judge failed with, returned as it is
 	retriggered  int
 	lastImported int
 	lastSig      string
@@ -187,7 +188,9 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 		if !ok || ev.Type == watch.Deleted {
 			return false, nil
 		}
-		return w.judge(waitCtx, is)
+		done, err := w.judge(waitCtx, is)
+		w.condErr = err
+		return done, err
 	})
 	w.mu.Lock()
 	last, stalled, states := w.last, w.stalled, w.states
@@ -218,6 +221,9 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 	}
 	if ctx.Err() != nil {
 		return last, fmt.Errorf("stopped waiting for imports into %s/%s: %w", w.namespace, w.stream, ctx.Err())
+	}
+	if w.condErr != nil && errors.Is(err, w.condErr) {
+		return last, err
 	}
 	return last, fmt.Errorf("could not watch %s/%s: %w", w.namespace, w.stream, err)
 }
@@ -292,92 +298,173 @@ func (w *waiter) judge(ctx context.Context, is *imagev1.ImageStream) (bool, erro
 	return false, w.retrigger(ctx, failed)
 }
 
-// retrigger re-imports failed tags within the budget. A re-trigger whose
-// failure is identical to the recorded one writes nothing (no event comes),
-// so its own answer counts as an attempt.
-func (w *waiter) retrigger(ctx context.Context, failed []TagState) error {
-	for _, st := range failed {
-		if w.seenFailure[st.Tag] != st.FailedGeneration {
-			w.seenFailure[st.Tag] = st.FailedGeneration
-			w.attempts[st.Tag]++
-		}
+// RetriggerAnnotation on a stream is the ledger of re-triggered imports that
+// every process shares: per tag, the source the budget is for, how many
+// re-triggers were claimed, and whether the last one finished. A claim is a
+// merge patch conditional on the resourceVersion, so among processes that
+// saw the same failure exactly one claims it and posts the
+// ImageStreamImport; the others see the claim and wait for its outcome. The
+// ledger is needed because a failure identical to the recorded one writes
+// nothing: without it, every process would re-import the tag itself.
+const RetriggerAnnotation = "ci.openshift.io/import-release-retriggers"
+
+// ManagerRetrigger owns the re-trigger ledger.
+const ManagerRetrigger = FieldManager + "-retrigger"
+
+type ledgerEntry struct {
+	From    string `json:"from"`
+	Claimed int    `json:"claimed"`
+	Done    bool   `json:"done"`
+}
+
+func readLedger(is *imagev1.ImageStream) map[string]ledgerEntry {
+	ledger := map[string]ledgerEntry{}
+	if raw := is.Annotations[RetriggerAnnotation]; raw != "" {
+		// A ledger that does not parse is treated as empty: the local cap on
+		// attempts still bounds this process.
+		_ = json.Unmarshal([]byte(raw), &ledger)
 	}
-	for {
-		var exhausted []TagState
+	return ledger
+}
+
+// retrigger re-imports failed tags within the budget shared through the
+// ledger, and returns an *ImportFailedError once the budget of a failed tag
+// is spent. It returns nil when there is nothing to do but wait for the next
+// event: the tags recovered, or another process holds the claim.
+func (w *waiter) retrigger(ctx context.Context, failed []TagState) error {
+	for round := 0; ; round++ {
+		if sleepCtx(ctx, w.delay(round)) != nil {
+			return nil //nolint:nilerr // the wait is over; UntilWithSync reports why
+		}
+		live, err := w.get(ctx)
+		if err != nil {
+			return err
+		}
+		ledger := readLedger(live)
+		var claim, exhausted []TagState
 		for _, st := range failed {
-			if w.attempts[st.Tag] > w.opts.retries {
-				exhausted = append(exhausted, st)
+			now := StateOf(live, st.Tag)
+			if now.Phase != Failed {
+				continue
+			}
+			entry := ledger[st.Tag]
+			if entry.From != now.Source {
+				entry = ledgerEntry{From: now.Source, Done: true}
+			}
+			w.attempts[st.Tag] = max(w.attempts[st.Tag], entry.Claimed)
+			switch {
+			case !entry.Done:
+				// Another process is re-triggering it; its outcome will come
+				// as an event.
+			case entry.Claimed >= w.opts.retries || w.attempts[st.Tag] > w.opts.retries:
+				exhausted = append(exhausted, now)
+			default:
+				entry.Claimed++
+				entry.Done = false
+				ledger[st.Tag] = entry
+				claim = append(claim, now)
 			}
 		}
 		if len(exhausted) > 0 {
 			sort.Slice(exhausted, func(i, j int) bool { return exhausted[i].Tag < exhausted[j].Tag })
 			return &ImportFailedError{Namespace: w.namespace, Stream: w.stream, Failed: exhausted}
 		}
-		maxAttempts := 0
-		for _, st := range failed {
-			maxAttempts = max(maxAttempts, w.attempts[st.Tag])
-		}
-		if sleepCtx(ctx, w.delay(maxAttempts)) != nil {
-			return nil //nolint:nilerr // the wait is over; UntilWithSync reports why
-		}
-		// Another process may have re-triggered while this one waited: act
-		// only on tags still failed at the generation seen.
-		live := &imagev1.ImageStream{}
-		if w.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: w.namespace, Name: w.stream}, live) != nil {
-			return nil //nolint:nilerr // a transient read error: the next event or the stall timeout decides
-		}
-		var still []TagState
-		for _, st := range failed {
-			now := StateOf(live, st.Tag)
-			if now.Phase == Failed && now.FailedGeneration == st.FailedGeneration {
-				still = append(still, now)
-			}
-		}
-		if len(still) == 0 {
+		if len(claim) == 0 {
 			return nil
 		}
-		failed = still
-		isi := &imagev1.ImageStreamImport{
-			ObjectMeta: metav1.ObjectMeta{Namespace: w.namespace, Name: w.stream, ResourceVersion: live.ResourceVersion},
-			Spec:       imagev1.ImageStreamImportSpec{Import: true},
-		}
-		var names []string
-		for _, st := range failed {
-			isi.Spec.Images = append(isi.Spec.Images, ImportSpec(st.Tag, st.Source, w.opts.policy))
-			names = append(names, st.Tag)
-		}
-		err := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
-			return w.client.Create(ctx, isi)
-		})
+		claimed, err := w.writeLedger(ctx, live, ledger)
 		switch {
 		case apierrors.IsConflict(err):
-			return nil // the stream moved on; the next event decides
+			continue // someone else wrote first: read again
 		case err != nil:
-			return fmt.Errorf("could not re-trigger the import of %s in %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, err)
+			return err
 		}
+		if err := w.reimport(ctx, claimed, claim); err != nil {
+			return err
+		}
+		failed = claim
+	}
+}
+
+// reimport posts the ImageStreamImport for claimed tags and then marks the
+// claims done, even when ctx is cancelled, so other processes do not wait
+// for a re-trigger that will never finish.
+func (w *waiter) reimport(ctx context.Context, claimed *imagev1.ImageStream, tags []TagState) error {
+	isi := &imagev1.ImageStreamImport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: w.namespace, Name: w.stream, ResourceVersion: claimed.ResourceVersion},
+		Spec:       imagev1.ImageStreamImportSpec{Import: true},
+	}
+	var names []string
+	for _, st := range tags {
+		isi.Spec.Images = append(isi.Spec.Images, ImportSpec(st.Tag, st.Source, w.opts.policy))
+		names = append(names, st.Tag)
+		w.attempts[st.Tag]++
+	}
+	importErr := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
+		return w.client.Create(ctx, isi)
+	})
+	if importErr == nil {
 		w.retriggered++
 		if w.opts.onRetrigger != nil {
 			w.opts.onRetrigger(names)
 		}
-		wrote := isi.Status.Import != nil && isi.Status.Import.ResourceVersion != live.ResourceVersion
-		if wrote {
-			return nil // the event for the write decides
-		}
-		// Nothing written: the same failure again. Count it and go round.
-		var again []TagState
-		for i, img := range isi.Status.Images {
-			if img.Status.Status == metav1.StatusFailure && i < len(failed) {
-				w.attempts[failed[i].Tag]++
-				f := failed[i]
-				f.Reason, f.Message = string(img.Status.Reason), img.Status.Message
-				again = append(again, f)
-			}
-		}
-		if len(again) == 0 {
-			return nil
-		}
-		failed = again
 	}
+	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	doneErr := retry.OnError(retry.DefaultBackoff, func(err error) bool { return apierrors.IsConflict(err) || isTransient(err) }, func() error {
+		live, err := w.get(release)
+		if err != nil {
+			return err
+		}
+		ledger := readLedger(live)
+		for _, st := range tags {
+			entry := ledger[st.Tag]
+			entry.Done = true
+			ledger[st.Tag] = entry
+		}
+		_, err = w.writeLedger(release, live, ledger)
+		return err
+	})
+	switch {
+	case importErr != nil && !apierrors.IsConflict(importErr):
+		// A conflict means the stream changed under the import, which was
+		// discarded; the claim counts and the next round decides.
+		return fmt.Errorf("could not re-trigger the import of %s in %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, importErr)
+	case doneErr != nil:
+		return fmt.Errorf("could not record the re-trigger of %s in %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, doneErr)
+	}
+	return nil
+}
+
+// writeLedger stores ledger on the stream with a merge patch conditional on
+// live's resourceVersion and returns the stream as written.
+func (w *waiter) writeLedger(ctx context.Context, live *imagev1.ImageStream, ledger map[string]ledgerEntry) (*imagev1.ImageStream, error) {
+	raw, err := json.Marshal(ledger)
+	if err != nil {
+		return nil, err
+	}
+	next := live.DeepCopy()
+	if next.Annotations == nil {
+		next.Annotations = map[string]string{}
+	}
+	next.Annotations[RetriggerAnnotation] = string(raw)
+	patch := ctrlruntimeclient.MergeFromWithOptions(live, ctrlruntimeclient.MergeFromWithOptimisticLock{})
+	if err := w.client.Patch(ctx, next, patch, ctrlruntimeclient.FieldOwner(ManagerRetrigger)); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// get reads the stream, retrying errors worth retrying.
+func (w *waiter) get(ctx context.Context) (*imagev1.ImageStream, error) {
+	live := &imagev1.ImageStream{}
+	err := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
+		return w.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: w.namespace, Name: w.stream}, live)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("could not read image stream %s/%s: %w", w.namespace, w.stream, err)
+	}
+	return live, nil
 }
 
 func (w *waiter) delay(attempt int) time.Duration {

@@ -208,38 +208,45 @@ func TestTransientImportFailureIsRetriggeredOnce(t *testing.T) {
 }
 
 func TestPermanentImportFailureFailsFast(t *testing.T) {
-	env := newTestEnv(t, faultImages, "latest")
-	installer := env.tag(t, "latest", "installer")
-	env.cluster.Registry().AddFault(registry.FaultRule{PullSpec: installer.PullSpec, Permanent: registry.ReasonNotFound})
+	// However many processes see the failure, the budget is shared: the
+	// controller's import and DefaultImportRetries re-triggers in all.
+	for _, n := range []int{1, 8} {
+		t.Run(fmt.Sprintf("%d processes", n), func(t *testing.T) {
+			env := newTestEnv(t, faultImages, "latest")
+			installer := env.tag(t, "latest", "installer")
+			env.cluster.Registry().AddFault(registry.FaultRule{PullSpec: installer.PullSpec, Permanent: registry.ReasonNotFound})
 
-	start := time.Now()
-	err := env.step("shard-0", "latest").Run(t.Context())
-	elapsed := time.Since(start)
-	if err == nil {
-		t.Fatal("Run succeeded although installer cannot be imported")
-	}
-	if elapsed > 5*time.Second {
-		t.Errorf("Run took %s to fail, want well under the stall timeout of 20s", elapsed)
-	}
-	for _, want := range []string{"installer", installer.PullSpec, string(registry.ReasonNotFound)} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not name %q", err, want)
-		}
-	}
-	if got := api.ReasonFor(err); got != "importing_release" {
-		t.Errorf("ReasonFor(err) = %q, want importing_release", got)
-	}
-	var failed *imagestreams.ImportFailedError
-	if !errors.As(err, &failed) {
-		t.Fatalf("error is not an *ImportFailedError: %v", err)
-	}
-	if diff := cmp.Diff([]string{"installer"}, tagsOf(failed.Failed)); diff != "" {
-		t.Errorf("failed tags (-want +got):\n%s", diff)
-	}
-	// The controller's import and DefaultImportRetries re-triggers.
-	key := fakeopenshift.TagKey{Namespace: testNamespace, Stream: "stable", Tag: "installer"}
-	if got, want := env.cluster.Stats().ImportAttempts[key], 1+DefaultImportRetries; got != want {
-		t.Errorf("installer import attempted %d times, want %d", got, want)
+			start := time.Now()
+			errs := runProcesses(t, env, n, "latest")
+			elapsed := time.Since(start)
+			if elapsed > 5*time.Second {
+				t.Errorf("the processes took %s to fail, want well under the stall timeout of 20s", elapsed)
+			}
+			for i, err := range errs {
+				if err == nil {
+					t.Fatalf("process %d succeeded although installer cannot be imported", i)
+				}
+				for _, want := range []string{"installer", installer.PullSpec, string(registry.ReasonNotFound)} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("process %d: error %q does not name %q", i, err, want)
+					}
+				}
+				if got := api.ReasonFor(err); got != "importing_release" {
+					t.Errorf("process %d: ReasonFor(err) = %q, want importing_release", i, got)
+				}
+				var failed *imagestreams.ImportFailedError
+				if !errors.As(err, &failed) {
+					t.Fatalf("process %d: error is not an *ImportFailedError: %v", i, err)
+				}
+				if diff := cmp.Diff([]string{"installer"}, tagsOf(failed.Failed)); diff != "" {
+					t.Errorf("process %d: failed tags (-want +got):\n%s", i, diff)
+				}
+			}
+			key := fakeopenshift.TagKey{Namespace: testNamespace, Stream: "stable", Tag: "installer"}
+			if got, want := env.cluster.Stats().ImportAttempts[key], 1+DefaultImportRetries; got != want {
+				t.Errorf("installer import attempted %d times, want %d", got, want)
+			}
+		})
 	}
 }
 

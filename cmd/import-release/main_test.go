@@ -192,6 +192,7 @@ func TestBadInput(t *testing.T) {
 		{name: "bad --shards", args: []string{"--shards=0"}, wantCode: 2, want: "--shards 0: want 1 to 256"},
 		{name: "bad release name", args: []string{"--name=Latest"}, wantCode: 2, want: "a release name is lower-case"},
 		{name: "unknown flag", args: []string{"--frm=x"}, wantCode: 2, want: "flag provided but not defined: -frm"},
+		{name: "shards with a real cluster", args: []string{"--kubeconfig=/dev/null", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18", "--shards=4"}, wantCode: 2, want: "--shards works with the embedded cluster only"},
 		{name: "real cluster without namespace", args: []string{"--kubeconfig=/dev/null", "--from=quay.io/ocp/release:4.18"}, wantCode: 2, want: "--namespace is required with a real cluster"},
 		{name: "real cluster without --from", args: []string{"--kubeconfig=/dev/null", "--namespace=ci-op-x"}, wantCode: 2, want: "--from is required with a real cluster; missing for latest"},
 		{name: "missing kubeconfig", args: []string{"--kubeconfig=/nonexistent/kubeconfig", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18"}, wantCode: 1, want: "could not load the cluster configuration"},

@@ -104,11 +104,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.namespace, "namespace", "", "Namespace to import into. Required with a real cluster; the embedded cluster uses ci-op-import-release by default.")
 	fs.Var(listFlag{&o.names}, "name", "Release name to import (e.g. initial, latest). Repeat it or give a comma-separated list to import several side by side, as ci-operator runs them. Default: latest.")
 	fs.Var(fromFlag{&from}, "from", "Pull spec of the payload to import, as NAME=PULLSPEC (repeatable), or a bare PULLSPEC when there is one release. Required with a real cluster. On the embedded cluster it picks the generated payload's version: registry.fake.openshift.test/ocp/release:<version>.")
-	fs.StringVar(&o.referencePolicy, "reference-policy", string(imagev1.SourceTagReferencePolicy), "Reference policy of the imported tags: Source (pods pull from where the image came from) or Local (pods pull through the cluster's registry).")
+	fs.StringVar(&o.referencePolicy, "reference-policy", string(imagev1.SourceTagReferencePolicy), "Reference policy of the imported tags: Source (the tags resolve to where the images came from) or Local (they resolve to the cluster's registry, which pulls through).")
 	fs.StringVar(&o.cliImage, "cli-image", "", "Pull spec of a CLI image to extract the payload with, for payloads whose own CLI image does not run on the cluster's architecture. It is imported into amd64-cli:latest.")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig: import into that cluster instead of the embedded one.")
 	fs.BoolVar(&o.inCluster, "in-cluster", false, "Import into the cluster this pod runs in, with its service account.")
-	fs.IntVar(&o.shards, "shards", 1, "Number of concurrent processes importing the same releases into the same namespace, as the shards of an aggregated /payload job do.")
+	fs.IntVar(&o.shards, "shards", 1, "Embedded cluster only: number of concurrent processes importing the same releases into the same namespace, as the shards of an aggregated /payload job do.")
 	fs.IntVar(&o.images, "images", 190, "Embedded cluster only: number of images in each generated payload (a 4.x payload has about 190).")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "Give up after this long.")
 	fs.DurationVar(&o.stallTimeout, "stall-timeout", 10*time.Minute, "Fail a wait (for imports or a pod) that sees no progress for this long.")
@@ -191,6 +191,9 @@ func (o *options) complete(from []string) error {
 		return errors.New("--kubeconfig and --in-cluster exclude each other")
 	}
 	if !o.embedded() {
+		if o.shards != 1 {
+			return errors.New("--shards works with the embedded cluster only; with a real cluster the command is one process")
+		}
 		if o.namespace == "" {
 			return errors.New("--namespace is required with a real cluster")
 		}

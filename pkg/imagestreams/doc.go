@@ -8,7 +8,7 @@
 //		imagestreams.WithProgress(func(p imagestreams.Progress) { ... }))
 //
 // The rules for done-ness are openshift-apiserver's and
-// openshift-controller-manager's (see ../../shared/OPENSHIFT.md, "Done-ness"):
+// openshift-controller-manager's:
 // a tag whose spec generation is G is imported when its newest status entry
 // is for generation G or later, and failed when an ImportSuccess=False
 // condition is for generation G or later. A failed import is terminal in the

@@ -103,6 +103,7 @@ type runner struct {
 	opts       options
 	failedUIDs map[types.UID]bool
 	lastPhase  corev1.PodPhase
+	missing    bool // the last watch ended because the pod was not there
 	lastUID    types.UID
 }
 
@@ -136,10 +137,21 @@ func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
 	if err := r.ensure(ctx); err != nil {
 		return nil, err
 	}
-	for {
+	for vanished := 0; ; {
 		done, err := r.watchOnce(ctx)
 		if err != nil || done != nil {
 			return done, err
+		}
+		// A listing served from a watch cache may not show a pod that was
+		// just created: back off before creating it again, so that such a
+		// listing does not turn into a tight create/list loop.
+		if r.missing {
+			vanished++
+			if err := sleepCtx(ctx, min(10*time.Millisecond<<min(vanished, 8), 2*time.Second)); err != nil {
+				return nil, fmt.Errorf("stopped waiting for pod %s/%s: %w", r.desired.Namespace, r.desired.Name, err)
+			}
+		} else {
+			vanished = 0
 		}
 		// The pod failed and was replaced, or vanished: watch the new one.
 		if err := r.ensure(ctx); err != nil {
@@ -184,6 +196,7 @@ func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
 			}
 		}
 	}()
+	r.missing = false
 	var succeeded *corev1.Pod
 	var failed *corev1.Pod
 	var missing bool
@@ -230,6 +243,7 @@ func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
 	case failed != nil:
 		return nil, r.replace(ctx, failed)
 	case missing:
+		r.missing = true
 		return nil, nil
 	}
 	select {
@@ -310,4 +324,15 @@ func TerminationMessage(pod *corev1.Pod) string {
 func isTransient(err error) bool {
 	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -9,5 +9,12 @@
 // No locks: writes are server-side applies of one canonical definition per
 // tag (identical applies are no-ops), objects that do work are
 // content-addressed, created once and adopted, and waits watch the image
-// stream. See ../../../shared/DESIGN.md for the invariants.
+// stream. The invariants every change keeps: a run once, K times in sequence
+// or in N processes at once ends in the same state; for N processes every
+// image is imported once, every pod created once, and the writes equal one
+// process's; every writer of a tag writes the same definition; nothing
+// another process may use is deleted (only a Failed pod, with a UID
+// precondition); waits watch; a failed import fails the run in seconds,
+// naming the tag, after a re-trigger budget shared by all processes; tags of
+// other writers survive the merge.
 package release

@@ -189,11 +189,24 @@ func (s *importReleaseStep) Provides() api.ParameterMap {
 	return api.ParameterMap{
 		api.ReleaseImageEnv(s.config.Name): func() (any, error) {
 			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.releaseImage == "" {
-				return nil, fmt.Errorf("release %s has not been imported yet", s.config.Name)
+			cached := s.releaseImage
+			s.mu.Unlock()
+			if cached != "" {
+				return cached, nil
 			}
-			return s.releaseImage, nil
+			// As ci-operator's step, read it from the release stream when
+			// this step object did not import it itself (another process
+			// did). ParameterMap functions take no context.
+			ctx, cancel := context.WithTimeout(context.TODO(), time.Minute)
+			defer cancel()
+			is := &imagev1.ImageStream{}
+			if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: s.jobSpec.Namespace(), Name: api.ReleaseImageStream}, is); err != nil {
+				return nil, fmt.Errorf("could not read the release stream for %s: %w", api.ReleaseImageEnv(s.config.Name), err)
+			}
+			if value := imagestreams.RepositoryPullSpecFor(is, s.config.Name); value != "" {
+				return value, nil
+			}
+			return nil, fmt.Errorf("release %s has not been imported yet", s.config.Name)
 		},
 		api.OriginalReleaseImageEnv(s.config.Name): func() (any, error) {
 			if s.config.Source == nil {

@@ -59,3 +59,26 @@ func TestImportOneProcess(t *testing.T) {
 	}
 	t.Log(env.cluster.Stats().Report())
 }
+
+// TestProvidesReadsTheReleaseStream: a step object that did not run (its
+// process found the work done, or ci-operator asks later) still provides
+// RELEASE_IMAGE_<NAME>, from the release stream.
+func TestProvidesReadsTheReleaseStream(t *testing.T) {
+	env := newTestEnv(t, 10, "latest")
+	idle := env.step("shard-1", "latest")
+	if _, err := idle.Provides()[api.ReleaseImageEnv("latest")](); err == nil {
+		t.Fatal("RELEASE_IMAGE_LATEST was provided before anything was imported")
+	}
+	ran := env.step("shard-0", "latest")
+	if err := ran.Run(t.Context()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want, err := ran.Provides()[api.ReleaseImageEnv("latest")]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := idle.Provides()[api.ReleaseImageEnv("latest")]()
+	if err != nil || got != want {
+		t.Errorf("the idle step provides %v, %v; want %v", got, err, want)
+	}
+}

@@ -194,6 +194,9 @@ func (s *importReleaseStep) Provides() api.ParameterMap {
 			if cached != "" {
 				return cached, nil
 			}
+			if s.client == nil || s.jobSpec == nil || s.jobSpec.Namespace() == "" {
+				return nil, fmt.Errorf("release %s has not been imported yet", s.config.Name)
+			}
 			// As ci-operator's step, read it from the release stream when
 			// this step object did not import it itself (another process
 			// did). ParameterMap functions take no context.

@@ -2,6 +2,7 @@ package fakeopenshift
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -151,7 +152,7 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
 	if err != nil {
 		k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
 			st.ContainerStatuses = []corev1.ContainerStatus{{Name: container.Name, Image: container.Image, State: corev1.ContainerState{
-				Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: err.Error()}}}}
+				Waiting: &corev1.ContainerStateWaiting{Reason: pullFailureReason(err), Message: err.Error()}}}}
 		})
 		return
 	}
@@ -286,3 +287,13 @@ func firstNonEmpty(s ...string) string {
 }
 
 var _ = metav1.Now
+
+// pullFailureReason is the waiting reason a kubelet reports for an image it
+// cannot pull: InvalidImageName for a reference that does not parse (it
+// never retries those), ErrImagePull otherwise.
+func pullFailureReason(err error) string {
+	if errors.Is(err, registry.ErrInvalidPullSpec) {
+		return "InvalidImageName"
+	}
+	return "ErrImagePull"
+}

@@ -197,6 +197,7 @@ func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
 		}
 	}()
 	r.missing = false
+	var unstartable *FailedError
 	var succeeded *corev1.Pod
 	var failed *corev1.Pod
 	var missing bool
@@ -227,6 +228,10 @@ func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
 			}
 			r.notify(Event{Pod: pod, Phase: pod.Status.Phase})
 		}
+		if reason, message, ok := cannotStart(pod); ok {
+			unstartable = &FailedError{Namespace: pod.Namespace, Name: pod.Name, Failures: 1, Reason: reason, Message: message}
+			return true, nil
+		}
 		switch pod.Status.Phase {
 		case corev1.PodSucceeded:
 			succeeded = pod
@@ -238,6 +243,10 @@ func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
 		return false, nil
 	})
 	switch {
+	case unstartable != nil:
+		// Running it again cannot help, and deleting it would take it from
+		// the processes that watch it: fail at once.
+		return nil, unstartable
 	case succeeded != nil:
 		return succeeded, nil
 	case failed != nil:
@@ -335,4 +344,23 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// cannotStart reports a pod whose container the kubelet will never start: a
+// reference that does not parse, an image the pod may not pull, a container
+// that cannot be configured. (ErrImagePull and ImagePullBackOff may clear
+// up; the stall timeout bounds those.)
+func cannotStart(pod *corev1.Pod) (string, string, bool) {
+	if pod.Status.Phase != corev1.PodPending {
+		return "", "", false
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			switch w.Reason {
+			case "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError":
+				return w.Reason, w.Message, true
+			}
+		}
+	}
+	return "", "", false
 }

@@ -367,3 +367,27 @@ func TestCancelledCallerDeletesNothing(t *testing.T) {
 		t.Errorf("the pod is gone: %v", err)
 	}
 }
+
+// TestUnstartablePodFailsAtOnce: a pod whose image reference does not parse
+// never starts; Run says so at once instead of waiting out the stall
+// timeout, and deletes nothing.
+func TestUnstartablePodFailsAtOnce(t *testing.T) {
+	env := newPodEnv(t)
+	pod := env.cliPod()
+	pod.Spec.Containers[0].Image = "registry.fake.openshift.test/ocp/Release:not-valid"
+	start := time.Now()
+	_, err := Run(t.Context(), env.cluster.Client("caller"), pod, WithStallTimeout(time.Minute))
+	var failed *FailedError
+	if !errors.As(err, &failed) || failed.Reason != "InvalidImageName" {
+		t.Fatalf("Run: %v, want a *FailedError with reason InvalidImageName", err)
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("Run took %s to fail, want far less than the stall timeout", elapsed)
+	}
+	if got := env.podDeletes(); got != 0 {
+		t.Errorf("%d pods deleted, want none", got)
+	}
+	if got := env.created()[testNamespace+"/"+testPod]; got != 1 {
+		t.Errorf("pod created %d times, want once", got)
+	}
+}

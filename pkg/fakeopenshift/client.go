@@ -28,6 +28,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	imagev1 "github.com/openshift/api/image/v1"
+
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // client is the controller-runtime client of one simulated process. It
@@ -86,7 +88,7 @@ func (c *client) open(ctx context.Context, obj runtime.Object, verb string) (kin
 // injected for it.
 func (c *client) begin(ctx context.Context, verb string, k kindInfo) error {
 	c.cluster.stats.request(c.process, verb, k.gvk.Kind)
-	if err := sleep(ctx, c.cluster.opts.Latency.API); err != nil {
+	if err := apiretry.Sleep(ctx, c.cluster.opts.Latency.API); err != nil {
 		return err
 	}
 	return c.cluster.faults.before(c.process, verb, k.gvk.Kind)

@@ -195,18 +195,3 @@ func (c *Cluster) fieldManager(gvk schema.GroupVersionKind, subresource string) 
 	c.fieldManagers[key] = fm
 	return fm, nil
 }
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -19,6 +19,7 @@ import (
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // ImageStreamImport is a virtual, synchronous resource (openshift-apiserver
@@ -181,7 +182,7 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 // import latency of the profile.
 func (c *Cluster) resolveAll(ctx context.Context, isi *imagev1.ImageStreamImport) []resolved {
 	lat := c.opts.Latency
-	_ = sleep(ctx, lat.ImportBase+time.Duration(len(isi.Spec.Images))*lat.ImportPerImage)
+	_ = apiretry.Sleep(ctx, lat.ImportBase+time.Duration(len(isi.Spec.Images))*lat.ImportPerImage)
 	results := make([]resolved, len(isi.Spec.Images))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)

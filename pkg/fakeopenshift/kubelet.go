@@ -16,6 +16,7 @@ import (
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // KubeletProcess is the process name the kubelet's requests are accounted
@@ -140,7 +141,7 @@ func (k *kubelet) run(ctx context.Context) {
 func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
 	lat := k.cluster.opts.Latency
 	fault := k.faultFor(pod)
-	if sleep(ctx, lat.PodStart) != nil {
+	if apiretry.Sleep(ctx, lat.PodStart) != nil {
 		return
 	}
 	if len(pod.Spec.Containers) == 0 {
@@ -169,7 +170,7 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
 		<-ctx.Done()
 		return
 	}
-	if sleep(ctx, lat.PodRun) != nil {
+	if apiretry.Sleep(ctx, lat.PodRun) != nil {
 		return
 	}
 	switch {

@@ -21,6 +21,8 @@ import (
 	toolswatch "k8s.io/client-go/tools/watch"
 	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // Progress is reported whenever the number of imported tags changes.
@@ -333,7 +335,7 @@ func readLedger(is *imagev1.ImageStream) map[string]ledgerEntry {
 // event: the tags recovered, or another process holds the claim.
 func (w *waiter) retrigger(ctx context.Context, failed []TagState) error {
 	for round := 0; ; round++ {
-		if sleepCtx(ctx, w.delay(round)) != nil {
+		if apiretry.Sleep(ctx, w.delay(round)) != nil {
 			return nil //nolint:nilerr // the wait is over; UntilWithSync reports why
 		}
 		live, err := w.get(ctx)
@@ -400,7 +402,7 @@ func (w *waiter) reimport(ctx context.Context, claimed *imagev1.ImageStream, tag
 		names = append(names, st.Tag)
 		w.attempts[st.Tag]++
 	}
-	importErr := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
+	importErr := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
 		return w.client.Create(ctx, isi)
 	})
 	if importErr == nil {
@@ -411,7 +413,7 @@ func (w *waiter) reimport(ctx context.Context, claimed *imagev1.ImageStream, tag
 	}
 	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	doneErr := retry.OnError(retry.DefaultBackoff, func(err error) bool { return apierrors.IsConflict(err) || isTransient(err) }, func() error {
+	doneErr := retry.OnError(retry.DefaultBackoff, func(err error) bool { return apierrors.IsConflict(err) || apiretry.IsTransient(err) }, func() error {
 		live, err := w.get(release)
 		if err != nil {
 			return err
@@ -458,7 +460,7 @@ func (w *waiter) writeLedger(ctx context.Context, live *imagev1.ImageStream, led
 // get reads the stream, retrying errors worth retrying.
 func (w *waiter) get(ctx context.Context) (*imagev1.ImageStream, error) {
 	live := &imagev1.ImageStream{}
-	err := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
+	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
 		return w.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: w.namespace, Name: w.stream}, live)
 	})
 	if err != nil {
@@ -476,24 +478,4 @@ func (w *waiter) delay(attempt int) time.Duration {
 		d *= 2
 	}
 	return d
-}
-
-// isTransient reports API errors worth retrying at once.
-func isTransient(err error) bool {
-	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

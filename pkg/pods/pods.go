@@ -27,6 +27,8 @@ import (
 	toolswatch "k8s.io/client-go/tools/watch"
 	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // Event tells an observer what happened to the pod.
@@ -110,7 +112,7 @@ type runner struct {
 // ensure creates the pod or adopts the one that exists.
 func (r *runner) ensure(ctx context.Context) error {
 	var pod *corev1.Pod
-	err := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
+	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
 		// A fresh copy each time: a client may have filled in the last one
 		// (a resourceVersion, which a create refuses) before failing.
 		pod = r.desired.DeepCopy()
@@ -147,7 +149,7 @@ func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
 		// listing does not turn into a tight create/list loop.
 		if r.missing {
 			vanished++
-			if err := sleepCtx(ctx, min(10*time.Millisecond<<min(vanished, 8), 2*time.Second)); err != nil {
+			if err := apiretry.Sleep(ctx, min(10*time.Millisecond<<min(vanished, 8), 2*time.Second)); err != nil {
 				return nil, fmt.Errorf("stopped waiting for pod %s/%s: %w", r.desired.Namespace, r.desired.Name, err)
 			}
 		} else {
@@ -280,7 +282,7 @@ func (r *runner) replace(ctx context.Context, pod *corev1.Pod) error {
 		return &FailedError{Namespace: pod.Namespace, Name: pod.Name, Failures: len(r.failedUIDs), Reason: reason, Message: message}
 	}
 	uid := pod.UID
-	err := retry.OnError(retry.DefaultBackoff, isTransient, func() error {
+	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
 		return r.client.Delete(ctx, pod, ctrlruntimeclient.Preconditions{UID: &uid})
 	})
 	switch {
@@ -328,22 +330,6 @@ func TerminationMessage(pod *corev1.Pod) string {
 		}
 	}
 	return ""
-}
-
-func isTransient(err error) bool {
-	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // cannotStart reports a pod whose container the kubelet will never start: a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
 )
 
@@ -176,9 +177,7 @@ var applyBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Facto
 // errors, and conflicts (an apply carries no resourceVersion, so a conflict
 // is a transient one, e.g. from a proxy).
 func isRetriable(err error) bool {
-	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) ||
-		(apierrors.IsConflict(err) && !isApplyConflict(err))
+	return apiretry.IsTransient(err) || (apierrors.IsConflict(err) && !isApplyConflict(err))
 }
 
 // isApplyConflict tells a field-ownership conflict of server-side apply

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
 )
 
 // The tests run the command as a separate process: the test binary runs
@@ -231,5 +233,47 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help lacks %q", want)
 		}
+	}
+}
+
+// TestFailureIsReportedFirst runs the command in-process with an image that
+// cannot be imported: the exit status is 1 and the summary starts with what
+// failed and why.
+func TestFailureIsReportedFirst(t *testing.T) {
+	var broken string
+	prepareEmbedded = func(env *environment) {
+		tag := env.releases["latest"].Tags[2]
+		broken = tag.Name
+		env.cluster.Registry().AddFault(registry.FaultRule{PullSpec: tag.PullSpec, Permanent: registry.ReasonUnauthorized})
+	}
+	defer func() { prepareEmbedded = nil }()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"--shards=2", "--images=10", "--stall-timeout=20s"}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "FAILED:\n") {
+		t.Errorf("the summary does not start with what failed:\n%s", out)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 4 {
+		t.Fatalf("the summary is too short:\n%s", out)
+	}
+	// The one-shard baseline fails first, then every shard, each naming
+	// the image and why.
+	for i, prefix := range []string{"  baseline (one shard in ", "  shard-"} {
+		line := lines[1+i]
+		if !strings.HasPrefix(line, prefix) {
+			t.Errorf("failure line %d %q does not start with %q", i, line, prefix)
+		}
+		for _, want := range []string{broken, string(registry.ReasonUnauthorized)} {
+			if !strings.Contains(line, want) {
+				t.Errorf("failure line %q does not name %q", line, want)
+			}
+		}
+	}
+	if !strings.Contains(out, "0 of 2 shards succeeded") {
+		t.Errorf("the summary does not count the failed shards:\n%s", out)
 	}
 }

@@ -59,6 +59,10 @@ type invariantReport struct {
 
 func buildReport(ctx context.Context, o *options, env *environment, res runResult) *report {
 	rep := &report{OK: true, Cluster: env.describe, Namespace: o.namespace, Shards: o.shards}
+	if res.baselineErr != nil {
+		rep.OK = false
+		rep.Failures = append(rep.Failures, fmt.Sprintf("baseline (one shard in %s): %v", baselineNamespace, res.baselineErr))
+	}
 	for _, s := range res.shards {
 		sr := shardReport{Shard: s.name, OK: s.err == nil, Seconds: s.duration.Seconds()}
 		if s.err != nil {
@@ -102,7 +106,7 @@ func buildReport(ctx context.Context, o *options, env *environment, res runResul
 		}
 		rep.Releases = append(rep.Releases, rr)
 	}
-	if env.cluster != nil && !res.failed() {
+	if env.cluster != nil && !res.failed() && res.baselineErr == nil {
 		rep.Invariants = checkInvariants(o, env, stats)
 		for _, inv := range rep.Invariants {
 			if !inv.OK {

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	toolswatch "k8s.io/client-go/tools/watch"
@@ -413,7 +414,7 @@ func (w *waiter) reimport(ctx context.Context, claimed *imagev1.ImageStream, tag
 	}
 	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	doneErr := retry.OnError(retry.DefaultBackoff, func(err error) bool { return apierrors.IsConflict(err) || apiretry.IsTransient(err) }, func() error {
+	doneErr := retry.OnError(ledgerBackoff, func(err error) bool { return apierrors.IsConflict(err) || apiretry.IsTransient(err) }, func() error {
 		live, err := w.get(release)
 		if err != nil {
 			return err
@@ -437,6 +438,10 @@ func (w *waiter) reimport(ctx context.Context, claimed *imagev1.ImageStream, tag
 	}
 	return nil
 }
+
+// ledgerBackoff paces the write that marks a claim done: it must land, and
+// the import controller and other processes write the stream meanwhile.
+var ledgerBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: 2 * time.Second}
 
 // writeLedger stores ledger on the stream with a merge patch conditional on
 // live's resourceVersion and returns the stream as written.

@@ -169,11 +169,9 @@ func runShards(ctx context.Context, o *options, env *environment, namespace stri
 				results, err = g.Run(ctx)
 			}
 			images := map[string]string{}
-			for _, s := range steps {
-				for param, value := range s.Provides() {
-					if v, err := value(); err == nil && param == api.ReleaseImageEnv(nameOf(s)) {
-						images[nameOf(s)] = fmt.Sprint(v)
-					}
+			for j, name := range o.names {
+				if v, err := steps[j].Provides()[api.ReleaseImageEnv(name)](); err == nil {
+					images[name] = fmt.Sprint(v)
 				}
 			}
 			res.shards[i] = shardResult{name: shard, err: err, duration: time.Since(start), steps: results, images: images}
@@ -181,13 +179,4 @@ func runShards(ctx context.Context, o *options, env *environment, namespace stri
 	}
 	wg.Wait()
 	return res
-}
-
-// nameOf returns the release name of an import step, "[release:NAME]".
-func nameOf(s api.Step) string {
-	n := s.Name()
-	if len(n) > len("[release:]") {
-		return n[len("[release:") : len(n)-1]
-	}
-	return n
 }

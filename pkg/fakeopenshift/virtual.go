@@ -188,13 +188,7 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 			tags = append(tags, *tag)
 		}
 		is.Spec.Tags = tags
-		merged, err := fm.Update(live, is, manager)
-		if err != nil {
-			return nil, err
-		}
-		out := merged.(*imagev1.ImageStream)
-		c.imageStreamPrepareForUpdate(out, live.(*imagev1.ImageStream))
-		return out, nil
+		return c.updateWith(fm, live, is, "", manager)
 	}, onCommit...)
 	if err != nil {
 		return istagResult{}, err
@@ -240,13 +234,11 @@ func (c *Cluster) deleteImageStreamTag(namespace, name, manager string, onCommit
 			return nil, apierrors.NewNotFound(imageStreamTagResource, name)
 		}
 		is.Spec.Tags = tags
-		merged, err := fm.Update(live, is, manager)
+		out, err := c.updateWith(fm, live, is, "", manager)
 		if err != nil {
 			return nil, err
 		}
-		out := merged.(*imagev1.ImageStream)
-		c.imageStreamPrepareForUpdate(out, live.(*imagev1.ImageStream))
-		out.Status.Tags = status
+		out.(*imagev1.ImageStream).Status.Tags = status
 		return out, nil
 	}, onCommit...)
 }

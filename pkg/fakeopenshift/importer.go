@@ -153,7 +153,13 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 			}
 		}
 		if len(imported) == 0 && live != nil {
-			return live, nil
+			if live.GetAnnotations()[imagev1.DockerImageRepositoryCheckAnnotation] != "" {
+				return live, nil
+			}
+			// Nothing imported, but the stream has never been checked: the
+			// server writes it to stamp the annotation, with no generation
+			// change.
+			newGeneration = is.Generation
 		}
 		is.Generation = newGeneration
 		if is.Annotations == nil {

@@ -47,7 +47,7 @@ type PodFault struct {
 // Latency.PodRun, then Succeeded or Failed with the program's result. It
 // understands the programs of release payload and CLI images (see
 // runProgram); anything else fails the pod with a message that says so.
-// Deleting a pod stops it; there is no graceful termination.
+// A graceful deletion stops it (see graceful.go).
 type kubelet struct {
 	cluster *Cluster
 	client  ctrlruntimeclient.Client

@@ -77,4 +77,3 @@ func TestWaitIgnoresOtherStreams(t *testing.T) {
 		t.Errorf("%s", st)
 	}
 }
-

@@ -85,7 +85,14 @@
 //     or finished pods go at once (TestGracefulPodDeletionMarksTerminating);
 //     the kubelet stops the container and removes the pod, MODIFIED then
 //     DELETED (TestKubeletFinishesGracefulDeletion); see graceful.go;
-//   - a scheduler binds each pod to NodeName before the kubelet starts it.
+//   - a scheduler binds each pod to NodeName before the kubelet starts it;
+//   - registry credentials, opt-in per repository (Registry().Private): the
+//     kubelet pulls with the pod's and its service account's
+//     imagePullSecrets, else the container waits in ErrImagePull
+//     (TestPrivateRepositoryNeedsAPullSecret); an import uses the docker
+//     config secrets of the stream's namespace, else fails Unauthorized
+//     (TestPrivateRepositoryImportNeedsNamespaceCredentials); see
+//     credentials.go.
 //
 // Test tools:
 //   - Stats.Calls: every request by process, verb, kind, field manager and
@@ -104,9 +111,10 @@
 //
 // Not modelled: admission (including the image policy admission that
 // resolves a pod's short image names through a lookupPolicy.local stream),
-// quota and RBAC enforcement; registry credentials (every image pulls and
-// imports without a pull secret, and `oc adm release extract` needs no
-// registry config); list pagination; finalizers and garbage collection of
+// quota and RBAC enforcement; registry credentials in the pod's programs
+// (`oc adm release extract` and `oc registry login` need no registry config,
+// whatever the payload's repository), and the kubelet's alternation of
+// ErrImagePull and ImagePullBackOff (it tries once); list pagination; finalizers and garbage collection of
 // owned objects; the kubelet's restarts (pods run once, whatever the
 // restartPolicy) and container logs; node failures other than the pod
 // faults; watch bookmarks; unstructured objects. Pods run only the programs

@@ -189,6 +189,7 @@ func (c *Cluster) resolveAll(ctx context.Context, isi *imagev1.ImageStreamImport
 	lat := c.opts.Latency
 	_ = sleep(ctx, lat.ImportBase+time.Duration(len(isi.Spec.Images))*lat.ImportPerImage)
 	results := make([]resolved, len(isi.Spec.Images))
+	creds := c.credentials(isi.Namespace, nil)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range isi.Spec.Images {
@@ -197,7 +198,7 @@ func (c *Cluster) resolveAll(ctx context.Context, isi *imagev1.ImageStreamImport
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			img, err := c.registry.Resolve(ctx, isi.Spec.Images[i].From.Name)
+			img, err := c.registry.ResolveWith(ctx, isi.Spec.Images[i].From.Name, creds)
 			if err != nil {
 				var ie *registry.ImportError
 				if !errors.As(err, &ie) {

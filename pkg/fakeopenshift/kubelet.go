@@ -226,6 +226,12 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, fault *PodFault) 
 		k.finish(ctx, pod, corev1.PodFailed, "Error", 1, firstNonEmpty(fault.Message, "injected failure"))
 		return
 	}
+	k.runContainer(ctx, pod, container, img)
+}
+
+// runContainer runs the container's program and finishes the pod with its
+// result.
+func (k *kubelet) runContainer(ctx context.Context, pod *corev1.Pod, container corev1.Container, img *registry.Image) {
 	files, err := k.runProgram(ctx, pod, container, img)
 	// As a kubelet does: the termination message is what the program wrote
 	// to the container's terminationMessagePath; under

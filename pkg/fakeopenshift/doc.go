@@ -91,8 +91,11 @@
 //     imagePullSecrets, else the container waits in ErrImagePull
 //     (TestPrivateRepositoryNeedsAPullSecret); an import uses the docker
 //     config secrets of the stream's namespace, else fails Unauthorized
-//     (TestPrivateRepositoryImportNeedsNamespaceCredentials); see
-//     credentials.go.
+//     (TestPrivateRepositoryImportNeedsNamespaceCredentials); `oc adm
+//     release extract` of a private payload needs --registry-config naming a
+//     docker config in a mounted secret volume, else fails unauthorized
+//     (TestReleaseExtractOfAPrivatePayloadNeedsARegistryConfig); see
+//     credentials.go and shell.
 //
 // Test tools:
 //   - Stats.Calls: every request by process, verb, kind, field manager and
@@ -111,10 +114,10 @@
 //
 // Not modelled: admission (including the image policy admission that
 // resolves a pod's short image names through a lookupPolicy.local stream),
-// quota and RBAC enforcement; registry credentials in the pod's programs
-// (`oc adm release extract` and `oc registry login` need no registry config,
-// whatever the payload's repository), and the kubelet's alternation of
-// ErrImagePull and ImagePullBackOff (it tries once); list pagination; finalizers and garbage collection of
+// quota and RBAC enforcement; `oc registry login`, $HOME/.docker/config.json
+// and environment variables in pod scripts (the shell knows only the
+// commands it documents), and the kubelet's alternation of ErrImagePull and
+// ImagePullBackOff (it tries once); list pagination; finalizers and garbage collection of
 // owned objects; the kubelet's restarts (pods run once, whatever the
 // restartPolicy) and container logs; node failures other than the pod
 // faults; watch bookmarks; unstructured objects. Pods run only the programs

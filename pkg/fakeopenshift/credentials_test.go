@@ -2,6 +2,7 @@ package fakeopenshift
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,5 +154,32 @@ func TestReleaseExtractOfAPrivatePayloadNeedsARegistryConfig(t *testing.T) {
 				t.Errorf("failure %q does not say the image is not accessible", term.Message)
 			}
 		})
+	}
+}
+
+// TestPodImageResolvedThroughLocalLookupPolicy: as OpenShift's image policy
+// admission does, a pod image "stream:tag" is resolved through the stream of
+// the pod's namespace when it has lookupPolicy.local and the tag an image;
+// other images are left as they are.
+func TestPodImageResolvedThroughLocalLookupPolicy(t *testing.T) {
+	c := newTestCluster(t)
+	rel := addRelease(c, 1)
+	cl := c.Client("step")
+	for _, local := range []bool{true, false} {
+		is := newStream(map[bool]string{true: "release", false: "nolookup"}[local], dockerTag("latest", rel.PullSpec))
+		is.Spec.LookupPolicy.Local = local
+		createStream(t, cl, is)
+		waitForStream(t, cl, is.Name, "imported", imported("latest"))
+	}
+	for i, tc := range []struct{ image, want string }{
+		{image: "release:latest", want: rel.DigestPullSpec},
+		{image: "release:missing", want: "release:missing"},
+		{image: "nolookup:latest", want: "nolookup:latest"},
+		{image: rel.PullSpec, want: rel.PullSpec},
+	} {
+		pod := createPod(t, cl, programPod("p-"+strconv.Itoa(i), tc.image, "true"))
+		if got := pod.Spec.Containers[0].Image; got != tc.want {
+			t.Errorf("image %s resolved to %s, want %s", tc.image, got, tc.want)
+		}
 	}
 }

@@ -86,6 +86,9 @@
 //     the kubelet stops the container and removes the pod, MODIFIED then
 //     DELETED (TestKubeletFinishesGracefulDeletion); see graceful.go;
 //   - a scheduler binds each pod to NodeName before the kubelet starts it;
+//   - image policy admission: a pod image "stream:tag" resolves through a
+//     lookupPolicy.local stream of the pod's namespace
+//     (TestPodImageResolvedThroughLocalLookupPolicy);
 //   - registry credentials, opt-in per repository (Registry().Private): the
 //     kubelet pulls with the pod's and its service account's
 //     imagePullSecrets, else the container waits in ErrImagePull
@@ -112,9 +115,7 @@
 //
 // # Limits
 //
-// Not modelled: admission (including the image policy admission that
-// resolves a pod's short image names through a lookupPolicy.local stream),
-// quota and RBAC enforcement; `oc registry login`, $HOME/.docker/config.json
+// Not modelled: admission other than image policy's local lookup, quota and RBAC enforcement; `oc registry login`, $HOME/.docker/config.json
 // and environment variables in pod scripts (the shell knows only the
 // commands it documents), and the kubelet's alternation of ErrImagePull and
 // ImagePullBackOff (it tries once); list pagination; finalizers and garbage collection of

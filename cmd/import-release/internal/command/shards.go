@@ -84,7 +84,7 @@ func runImport(ctx context.Context, o *Options, env Environment, logger *logrus.
 		progress.note("Importing %d release(s) with 1 shard into %s as the baseline", len(o.Names), BaselineNamespace)
 		baseline = runShards(ctx, o, env, BaselineNamespace, 1, "baseline", logger, nil)
 		if baseline.Failed() {
-			progress.note("The baseline import failed: %v", baseline.Shards[0].Err)
+			progress.note("The baseline import failed: %s", shardError(ctx, baseline.Shards[0].Err))
 		}
 	}
 	progress.note("Importing %v into %s with %d shard(s) on %s", o.Names, o.Namespace, o.Shards, env.Describe())

@@ -6,9 +6,11 @@ import (
 	"sync"
 	"time"
 
-	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/sirupsen/logrus"
+
 	corev1 "k8s.io/api/core/v1"
+
+	imagev1 "github.com/openshift/api/image/v1"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/graph"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -317,38 +318,50 @@ func TestTheExtractedConfigMapIsChecked(t *testing.T) {
 // throughout.
 func TestTwoPayloadsUnderOneName(t *testing.T) {
 	const trials, perGroup, images = 50, 2, 4
+	conflicts, takeovers := 0, 0
 	for trial := range trials {
 		env := newTestEnv(t, images, "latest")
 		first := env.releases["latest"]
 		second := env.cluster.Registry().AddRelease("4.18.0-0.nightly-2026-11-21-000000", registry.WithImages(images+1))
-		// Offsets cover the whole run: a run of this size takes some tens of
-		// milliseconds here; later offsets start after the first completed.
-		offset := time.Duration(trial%25) * 8 * time.Millisecond
+		// The second group starts when a process of the first reaches a
+		// stage (or after the first group is done), plus a random delay.
+		stages := []string{"release", "cli", "extract", "merge", "images", "done", "after"}
+		trigger := stages[trial%len(stages)]
+		delay := time.Duration(rand.IntN(20)) * time.Millisecond
+		start := make(chan struct{})
+		var startOnce sync.Once
+		go2 := func() { startOnce.Do(func() { time.AfterFunc(delay, func() { close(start) }) }) }
 		type outcome struct {
 			payload *registry.Release
 			err     error
 			image   any
 		}
 		outcomes := make([]outcome, 2*perGroup)
-		var wg sync.WaitGroup
-		for i := range 2 * perGroup {
-			rel := first
-			if i >= perGroup {
-				rel = second
-			}
-			wg.Go(func() {
-				if rel == second {
-					time.Sleep(offset)
+		run := func(i int, rel *registry.Release) {
+			step := env.step(fmt.Sprintf("shard-%d", i), "latest", func(c *Config) {
+				c.Source = NewFixedSource(rel.PullSpec)
+				c.Observe = func(p Progress) {
+					if rel == first && p.Stage == trigger {
+						go2()
+					}
 				}
-				step := env.step(fmt.Sprintf("shard-%d", i), "latest", func(c *Config) { c.Source = NewFixedSource(rel.PullSpec) })
-				err := step.Run(t.Context())
-				var image any
-				if err == nil {
-					image, err = step.Provides()[api.ReleaseImageEnv("latest")]()
-				}
-				outcomes[i] = outcome{payload: rel, err: err, image: image}
 			})
+			err := step.Run(t.Context())
+			var image any
+			if err == nil {
+				image, err = step.Provides()[api.ReleaseImageEnv("latest")]()
+			}
+			outcomes[i] = outcome{payload: rel, err: err, image: image}
 		}
+		var firstGroup, wg sync.WaitGroup
+		for i := range perGroup {
+			firstGroup.Go(func() { run(i, first) })
+		}
+		for i := perGroup; i < 2*perGroup; i++ {
+			wg.Go(func() { <-start; run(i, second) })
+		}
+		firstGroup.Wait()
+		go2()
 		wg.Wait()
 
 		release := imagestreams.StateOf(env.stream(t, api.ReleaseImageStream), "latest")
@@ -375,12 +388,16 @@ func TestTwoPayloadsUnderOneName(t *testing.T) {
 					t.Errorf("trial %d: shard-%d succeeded with RELEASE_IMAGE %v, not its payload %s", trial, i, o.image, o.payload.Digest)
 				}
 			case errors.As(o.err, &conflict):
+				conflicts++
 				if !strings.Contains(o.err.Error(), first.PullSpec) || !strings.Contains(o.err.Error(), second.PullSpec) {
 					t.Errorf("trial %d: shard-%d: the error does not name both payloads: %v", trial, i, o.err)
 				}
 			default:
 				t.Errorf("trial %d: shard-%d failed with something other than the two-payload error: %v", trial, i, o.err)
 			}
+		}
+		if holder == second {
+			takeovers++
 		}
 		if succeeded[holder] == 0 {
 			t.Errorf("trial %d: no process of the payload the namespace holds succeeded", trial)
@@ -394,5 +411,10 @@ func TestTwoPayloadsUnderOneName(t *testing.T) {
 			}
 		}
 		env.cluster.Stop()
+	}
+	// The offsets must have produced both cases of the policy.
+	t.Logf("%d processes failed on the other payload; the second payload took the name in %d of %d trials", conflicts, takeovers, trials)
+	if conflicts == 0 || takeovers == 0 {
+		t.Errorf("the trials produced %d conflicts and %d takeovers; want both", conflicts, takeovers)
 	}
 }

@@ -172,3 +172,24 @@ func spentFor(l ledger, failed []TagState, arrival map[string]int) []TagState {
 	sort.Slice(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
 	return out
 }
+
+// RetriggerAnnotation is the stream annotation earlier versions of the step
+// kept the ledger in; diagnostics read it in namespaces those versions left.
+const RetriggerAnnotation = "ci.openshift.io/import-release-retriggers"
+
+// RetriggerEntry is one tag's entry of the re-trigger ledger, for
+// diagnostics.
+type RetriggerEntry struct {
+	From              string
+	Episode, Attempts int
+	Spent             bool
+}
+
+// ReadRetriggerLedger returns the ledger kept on a re-trigger Lease.
+func ReadRetriggerLedger(lease *coordinationv1.Lease) map[string]RetriggerEntry {
+	out := map[string]RetriggerEntry{}
+	for tag, e := range readLedger(lease) {
+		out[tag] = RetriggerEntry{From: e.From, Episode: e.Number, Attempts: e.Attempts, Spent: e.Spent}
+	}
+	return out
+}

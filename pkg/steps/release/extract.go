@@ -37,7 +37,7 @@ const (
 // process replaces it, and run again.
 func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string, claim *payloadClaim) (*imagev1.ImageStream, error) {
 	s.observe(Progress{Stage: "extract", Total: 1})
-	name := contentName("release-images-"+s.config.Name, payload)
+	name := ExtractName(s.config.Name, payload)
 	cm, err := s.extractedConfigMap(ctx, namespace, name, cli, payload)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,7 @@ import (
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
 )
 
-func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, stream string, tags []string, stage string) (*imagev1.ImageStream, error) {
+func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, stream string, tags []string, stage Stage) (*imagev1.ImageStream, error) {
 	log := s.log.WithField("imageStream", stream)
 	last := -1
 	s.mu.Lock()

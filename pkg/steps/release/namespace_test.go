@@ -325,7 +325,7 @@ func TestTwoPayloadsUnderOneName(t *testing.T) {
 		second := env.cluster.Registry().AddRelease("4.18.0-0.nightly-2026-11-21-000000", registry.WithImages(images+1))
 		// The second group starts when a process of the first reaches a
 		// stage (or after the first group is done), plus a random delay.
-		stages := []string{"release", "cli", "extract", "merge", "images", "done", "after"}
+		stages := []Stage{StageRelease, StageCLI, StageExtract, StageMerge, StageImages, StageDone, "after"}
 		trigger := stages[trial%len(stages)]
 		delay := time.Duration(rand.IntN(20)) * time.Millisecond
 		start := make(chan struct{})

@@ -32,7 +32,7 @@ Flags:
 `
 
 // records is the reader of the re-trigger record the step keeps.
-var records diagnose.RecordReader = diagnose.StreamRecords{}
+var records diagnose.RecordReader = diagnose.LeaseRecords{}
 
 func diagnoseMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := &clusterOptions{}

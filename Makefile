@@ -31,6 +31,13 @@ run: build
 test:
 	$(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
+## test-integration: run test/integration against a real kube-apiserver and etcd (installed into ~/.cache/import-release; cold ~15 min, warm ~2 min)
+.PHONY: test-integration
+test-integration:
+	@kube_apiserver=$$(hack/install-kube-apiserver.sh) && etcd=$$(hack/install-etcd.sh) && \
+	[[ $$(dirname "$$kube_apiserver") == $$(dirname "$$etcd") ]] && \
+	KUBEBUILDER_ASSETS=$$(dirname "$$kube_apiserver") $(GO) test -tags integration $(TEST_FLAGS) ./test/integration/...
+
 ## bench: run the benchmarks (N shards against one shard, as ratios within one run)
 .PHONY: bench
 bench:

@@ -32,7 +32,7 @@ Flags:
 `
 
 // records is the reader of the re-trigger record the step keeps.
-var records diagnose.RecordReader = diagnose.StreamRecords{}
+var records diagnose.RecordReader = diagnose.LeaseRecords{}
 
 func diagnoseMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := &clusterOptions{}
@@ -43,15 +43,11 @@ func diagnoseMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.PrintDefaults()
 	}
 	clusterFlags(fs, o, "Namespace to diagnose. Default: the kubeconfig context's namespace.")
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return ExitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "error: %v\n", err)
-		return ExitUsage
+	if err := fs.Parse(args); err != nil {
+		return usageCode(err, stderr)
 	}
-	if err = o.completeCluster(); err == nil && o.Embedded() {
+	err := o.completeCluster()
+	if err == nil && o.Embedded() {
 		err = errors.New("diagnose reads a real cluster: give --kubeconfig or --in-cluster (for the embedded cluster run the import with --diagnose-on-failure)")
 	}
 	if err != nil {

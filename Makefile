@@ -11,7 +11,8 @@ GOLANGCI_LINT := $(BIN_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # Packages whose tests run in `make test`; slow suites have their own targets.
 TEST_PKGS ?= ./...
 TEST_FLAGS ?= -race -count=1
-BENCH_FLAGS ?= -run='^$$' -bench=. -benchmem -count=1
+# Flags of hack/benchtable, e.g. BENCH_FLAGS='-pairs=5 -shards=1,16'.
+BENCH_FLAGS ?= -pairs=3
 
 .DEFAULT_GOAL := help
 
@@ -31,10 +32,10 @@ run: build
 test:
 	$(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
-## bench: run the benchmarks (N shards against one shard, as ratios within one run)
+## bench: measure N shards against one shard; one table on stdout, the chart in _output/bench.png
 .PHONY: bench
 bench:
-	$(GO) test $(BENCH_FLAGS) ./...
+	$(GO) run ./hack/benchtable -chart=_output/bench.png $(BENCH_FLAGS)
 
 ## verify: run every verify-* target; fails if any of them fails
 .PHONY: verify

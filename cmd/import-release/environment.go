@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,21 +31,8 @@ type environment struct {
 // name in order: an upgrade job's initial release is older than its latest.
 var payloadVersions = []string{"4.18.0-0.nightly-2026-11-20-000000", "4.19.0-0.nightly-2026-11-21-000000"}
 
-// embeddedLatency is a real cluster's profile divided by a hundred: API
-// requests ~10ms, an import ~1s plus ~100ms per image, pods ~10s to start
-// and ~20s to run. A run of a 190-image payload takes about a second.
-var embeddedLatency = fakeopenshift.Latency{
-	API:             100 * time.Microsecond,
-	ImportBase:      10 * time.Millisecond,
-	ImportPerImage:  time.Millisecond,
-	ImportRetryBase: time.Millisecond,
-	ImportRetryMax:  500 * time.Millisecond,
-	PodStart:        100 * time.Millisecond,
-	PodRun:          200 * time.Millisecond,
-}
-
 func newEmbedded(ctx context.Context, o *options) *environment {
-	cluster := fakeopenshift.New(ctx, fakeopenshift.WithLatency(embeddedLatency))
+	cluster := fakeopenshift.New(ctx, fakeopenshift.WithLatency(fakeopenshift.EmbeddedLatency))
 	env := &environment{
 		describe: "the embedded fake OpenShift",
 		client:   cluster.Client,

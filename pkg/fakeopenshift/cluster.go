@@ -51,6 +51,20 @@ var DefaultLatency = Latency{
 	PodRun:          30 * time.Millisecond,
 }
 
+// EmbeddedLatency is a real cluster's profile divided by a hundred: API
+// requests ~10ms, an import ~1s plus ~100ms per image, pods ~10s to start
+// and ~20s to run. A run of a 190-image payload takes about a second. The
+// import-release command's embedded cluster and the benchmarks use it.
+var EmbeddedLatency = Latency{
+	API:             100 * time.Microsecond,
+	ImportBase:      10 * time.Millisecond,
+	ImportPerImage:  time.Millisecond,
+	ImportRetryBase: time.Millisecond,
+	ImportRetryMax:  500 * time.Millisecond,
+	PodStart:        100 * time.Millisecond,
+	PodRun:          200 * time.Millisecond,
+}
+
 // Options configure a Cluster.
 type Options struct {
 	// Latency is the latency profile; see DefaultLatency.

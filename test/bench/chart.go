@@ -26,7 +26,8 @@ var panels = []panel{
 	{"payload merge applies (most)", func(r Row) (float64, bool) { return float64(r.MergeAppliesMax), true }},
 	{"mutating requests", func(r Row) (float64, bool) { return r.Mutating, true }},
 	{"requests per follower", func(r Row) (float64, bool) { return r.RequestsPerFollower, r.Shards > 1 }},
-	{"KiB per follower", func(r Row) (float64, bool) { return r.BytesPerFollower / 1024, r.Shards > 1 }},
+	{"KiB sent + watched per follower", func(r Row) (float64, bool) { return r.BytesPerFollower / 1024, r.Shards > 1 }},
+	{"KiB answered per follower", func(r Row) (float64, bool) { return r.AnswerBytesPerFollower / 1024, r.Shards > 1 }},
 	{"imports", func(r Row) (float64, bool) { return r.Imports, true }},
 	{"pods created", func(r Row) (float64, bool) { return r.Pods, true }},
 }
@@ -54,7 +55,7 @@ func WriteChart(w io.Writer, rows []Row, title string) error {
 	slices.Sort(shards)
 	slices.Sort(images)
 
-	const cols = 4
+	const cols = 3
 	rowsOfPanels := (len(panels) + cols - 1) / cols
 	plots := make([][]*plot.Plot, rowsOfPanels)
 	for i := range plots {
@@ -81,7 +82,7 @@ func WriteChart(w io.Writer, rows []Row, title string) error {
 		legend.Legend.Add(fmt.Sprintf("payload of %d images", m), line, points)
 	}
 
-	width, height := 16*vg.Inch, vg.Length(rowsOfPanels)*3.6*vg.Inch+0.5*vg.Inch
+	width, height := 13*vg.Inch, vg.Length(rowsOfPanels)*3.6*vg.Inch+0.5*vg.Inch
 	img := vgimg.New(width, height)
 	dc := draw.New(img)
 	heading := plot.New().Title

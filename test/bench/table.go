@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
 )
 
@@ -48,10 +49,13 @@ type Row struct {
 	// Mutating is every mutating request the shards sent, no-ops and
 	// rejected ones included.
 	Mutating float64
-	// RequestsPerFollower and BytesPerFollower are what each shard beyond
-	// the first adds: (N shards' total - one shard's) / (N - 1). Bytes are
-	// request bodies, answers and watch events. Zero for one shard.
-	RequestsPerFollower, BytesPerFollower float64
+	// RequestsPerFollower, BytesPerFollower and AnswerBytesPerFollower are
+	// what each shard beyond the first adds: (N shards' total - one
+	// shard's) / (N - 1); zero for one shard. BytesPerFollower counts the
+	// request bodies and the watch events the cluster delivered (the fake's
+	// counters), AnswerBytesPerFollower the answers to the requests (sized
+	// by the client wrapper), where the reads of a large stream show.
+	RequestsPerFollower, BytesPerFollower, AnswerBytesPerFollower float64
 	// Imports and Pods are the imports written and the pods created.
 	Imports, Pods float64
 }
@@ -63,7 +67,7 @@ func Summarize(pairs []Pair) Row {
 	}
 	first := pairs[0].Many
 	row := Row{Shards: first.Shards, Images: first.Images, Pairs: len(pairs), MergeAppliesMin: -1}
-	var wall, mutating, requests, bytes, imports, pods []float64
+	var wall, mutating, requests, bytes, answers, imports, pods []float64
 	for _, p := range pairs {
 		wall = append(wall, p.Many.Wall.Seconds()/p.One.Wall.Seconds())
 		merges := MergeApplies(p.Many)
@@ -75,6 +79,7 @@ func Summarize(pairs []Pair) Row {
 		if n := p.Many.Shards; n > 1 {
 			requests = append(requests, float64(Requests(p.Many)-Requests(p.One))/float64(n-1))
 			bytes = append(bytes, float64(Bytes(p.Many)-Bytes(p.One))/float64(n-1))
+			answers = append(answers, float64(AnswerBytes(p.Many)-AnswerBytes(p.One))/float64(n-1))
 		}
 		imports = append(imports, float64(p.Many.Stats.TotalImports()))
 		pods = append(pods, float64(Pods(p.Many)))
@@ -83,6 +88,7 @@ func Summarize(pairs []Pair) Row {
 	row.Mutating = median(mutating)
 	row.RequestsPerFollower = median(requests)
 	row.BytesPerFollower = median(bytes)
+	row.AnswerBytesPerFollower = median(answers)
 	row.Imports = median(imports)
 	row.Pods = median(pods)
 	return row
@@ -102,35 +108,33 @@ func median(xs []float64) float64 {
 
 func isShard(process string) bool { return strings.HasPrefix(process, "shard-") }
 
-// MergeApplies counts the applies of the payload merge the shards sent.
+// MergeApplies counts the applies of the payload merge the shards sent,
+// whatever the server did with them.
 func MergeApplies(r Run) int {
-	n := 0
-	for _, process := range r.Profile.Processes() {
-		n += r.Profile.Of(process)[Op{Verb: "apply", Kind: "ImageStream", Manager: imagestreams.ManagerPayload}].Requests
-	}
-	return n
+	return r.Stats.CallsWhere(func(c fakeopenshift.Call) bool {
+		return c.Verb == "apply" && c.Kind == "ImageStream" && c.Manager == imagestreams.ManagerPayload && isShard(c.Process)
+	})
 }
 
 // Mutating counts the shards' mutating requests, whatever their outcome.
-func Mutating(r Run) int {
-	n := 0
-	for k, v := range r.Stats.Requests {
-		if isShard(k.Process) && k.Verb != "get" && k.Verb != "list" && k.Verb != "watch" {
-			n += v
-		}
-	}
-	return n
-}
+func Mutating(r Run) int { return r.Stats.MutatingBy(isShard) }
 
 // Requests counts the shards' requests.
 func Requests(r Run) int { return r.Stats.RequestsBy(isShard) }
 
-// Bytes sums the bytes the shards' requests moved.
+// Bytes sums the shards' request bodies and the watch events delivered to
+// them.
 func Bytes(r Run) int64 {
+	sent, watched := r.Stats.BytesBy(isShard)
+	return sent + watched
+}
+
+// AnswerBytes sums the answers to the shards' requests.
+func AnswerBytes(r Run) int64 {
 	var n int64
 	for _, process := range r.Profile.Processes() {
 		if isShard(process) {
-			n += r.Profile.Total(process).Bytes()
+			n += r.Profile.Total(process).AnswerBytes
 		}
 	}
 	return n
@@ -148,19 +152,20 @@ func Pods(r Run) int {
 // WriteTable prints the rows as one aligned table.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "shards\timages\tpairs\twall vs 1 shard\tmerge applies\tmutating requests\trequests/follower\tKiB/follower\timports\tpods\t")
+	fmt.Fprintln(tw, "shards\timages\tpairs\twall vs 1 shard\tmerge applies\tmutating requests\trequests/follower\tKiB sent+watched/follower\tKiB answered/follower\timports\tpods\t")
 	for _, r := range rows {
 		merges := fmt.Sprint(r.MergeAppliesMin)
 		if r.MergeAppliesMax != r.MergeAppliesMin {
 			merges = fmt.Sprintf("%d-%d", r.MergeAppliesMin, r.MergeAppliesMax)
 		}
-		perFollower, kib := "-", "-"
+		perFollower, kib, answered := "-", "-", "-"
 		if r.Shards > 1 {
 			perFollower = fmt.Sprintf("%.1f", r.RequestsPerFollower)
 			kib = fmt.Sprintf("%.0f", r.BytesPerFollower/1024)
+			answered = fmt.Sprintf("%.0f", r.AnswerBytesPerFollower/1024)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%s\t%.0f\t%s\t%s\t%.0f\t%.0f\t\n",
-			r.Shards, r.Images, r.Pairs, r.WallRatio, merges, r.Mutating, perFollower, kib, r.Imports, r.Pods)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%s\t%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t\n",
+			r.Shards, r.Images, r.Pairs, r.WallRatio, merges, r.Mutating, perFollower, kib, answered, r.Imports, r.Pods)
 	}
 	return tw.Flush()
 }

@@ -99,7 +99,8 @@ func TestEmbeddedImport(t *testing.T) {
 			}
 			wantInvariants := 2
 			if tc.shards > 1 {
-				wantInvariants = 3
+				// Writes, mutating requests and merges against the baseline.
+				wantInvariants = 5
 				if rep.BaselineWrites == nil || *rep.BaselineWrites == 0 {
 					t.Error("no baseline writes reported")
 				}

@@ -77,6 +77,10 @@ func (cl *Cluster) bindPod(pod *corev1.Pod) bool {
 		if p.DeletionTimestamp != nil {
 			return nil, apierrors.NewConflict(k.resource, pod.Name, errTerminating)
 		}
+		if p.Spec.NodeName == NodeName {
+			// Created for this node: its kubelet runs it without a binding.
+			return p, nil
+		}
 		if p.Spec.NodeName != "" {
 			return nil, apierrors.NewConflict(k.resource, pod.Name, errBound)
 		}

@@ -230,7 +230,9 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 	}
 	_, err := toolswatch.UntilWithSync(waitCtx, w.listWatch(), &imagev1.ImageStream{}, nil, func(ev watch.Event) (bool, error) {
 		is, ok := ev.Object.(*imagev1.ImageStream)
-		if !ok || ev.Type == watch.Deleted {
+		// A server that ignores field selectors in watches (as
+		// controller-runtime's fake does) sends other streams too.
+		if !ok || ev.Type == watch.Deleted || is.Name != w.stream {
 			return false, nil
 		}
 		done, err := w.judge(waitCtx, is)

@@ -193,11 +193,11 @@ func TestPodsHonourNodeNameResourcesAndPullSecret(t *testing.T) {
 		{name: "extract over star", resources: map[string]corev1.ResourceRequirements{"*": all, "extract": extract}, wantCLI: all, wantExtract: extract},
 		{name: "each role its own", resources: map[string]corev1.ResourceRequirements{"cli": cli, "extract": extract}, wantCLI: cli, wantExtract: extract},
 		{name: "one role only", resources: map[string]corev1.ResourceRequirements{"extract": extract}, wantCLI: defaults, wantExtract: extract},
-		{name: "node name", nodeName: fakeopenshift.NodeName, wantCLI: defaults, wantExtract: defaults},
+		{name: "node name", nodeName: "build-node-7", wantCLI: defaults, wantExtract: defaults},
 		{name: "pull secret", pullSecret: "registry-pull-credentials", wantCLI: defaults, wantExtract: defaults},
 		{
 			name:        "everything",
-			nodeName:    fakeopenshift.NodeName,
+			nodeName:    "build-node-7",
 			pullSecret:  "registry-pull-credentials",
 			resources:   map[string]corev1.ResourceRequirements{"*": all, "cli": cli},
 			wantCLI:     cli,
@@ -241,9 +241,12 @@ func TestPodsHonourNodeNameResourcesAndPullSecret(t *testing.T) {
 				want corev1.ResourceRequirements
 			}{{cliPod, tc.wantCLI}, {extractPod, tc.wantExtract}} {
 				role := pc.pod.Labels["ci.openshift.io/release-role"]
-				// Without a configured node the cluster's scheduler picks one.
-				if got := pc.pod.Spec.NodeName; tc.nodeName != "" && got != tc.nodeName {
-					t.Errorf("%s pod: nodeName = %q, want %q", role, got, tc.nodeName)
+				wantNode := tc.nodeName
+				if wantNode == "" {
+					wantNode = fakeopenshift.NodeName // bound by the scheduler
+				}
+				if got := pc.pod.Spec.NodeName; got != wantNode {
+					t.Errorf("%s pod: nodeName = %q, want %q", role, got, wantNode)
 				}
 				if diff := cmp.Diff(wantPullSecrets, pc.pod.Spec.ImagePullSecrets); diff != "" {
 					t.Errorf("%s pod: imagePullSecrets (-want +got):\n%s", role, diff)

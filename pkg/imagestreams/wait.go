@@ -97,8 +97,12 @@ func WithRetriggerObserver(f func(tags []string)) WaitOption {
 // Defaults of WaitForImports.
 const (
 	DefaultStallTimeout = 10 * time.Minute
-	DefaultRetries      = 2
-	DefaultRetryDelay   = time.Second
+	// DefaultRetries and DefaultRetryDelay make a transient failure's chain
+	// at least as patient as the step this replaces (6 re-imports over ~31 s):
+	// 6 re-triggers, the first after 1-1.5 s, each wait doubling, about a
+	// minute in all.
+	DefaultRetries    = 6
+	DefaultRetryDelay = time.Second
 )
 
 // ImportFailedError says which tags failed to import, from where and why,
@@ -336,10 +340,25 @@ func (w *waiter) judge(ctx context.Context, is *imagev1.ImageStream) (bool, erro
 	if imported == len(w.tags) {
 		return true, nil
 	}
+	if permanent := permanentIn(failed); len(permanent) > 0 {
+		return false, &ImportFailedError{Namespace: w.namespace, Stream: w.stream, Failed: permanent}
+	}
 	if len(failed) > 0 {
 		w.retrigger.offer(failed)
 	}
 	return false, nil
+}
+
+// permanentIn returns the failures that asking again cannot fix
+// (ClassifyFailure): the wait fails on them at once, without a re-trigger.
+func permanentIn(failed []TagState) []TagState {
+	var out []TagState
+	for _, st := range failed {
+		if st.Class() == Permanent {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // signalProgress resets the stall timer.

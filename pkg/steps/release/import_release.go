@@ -13,6 +13,7 @@ import (
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // Config is what ci-operator passes to the step.
@@ -122,8 +123,9 @@ func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpe
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
 	return &importReleaseStep{
-		config:  config,
-		client:  client,
+		config: config,
+		// Every request the step makes is retried by the one policy.
+		client:  apiretry.NewClient(client, apiretry.DefaultBackoff),
 		jobSpec: jobSpec,
 		log:     log.WithField("release", config.Name),
 		objects: map[string]ctrlruntimeclient.Object{},

@@ -74,7 +74,7 @@ func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, t
 
 // cliPod asks the payload which CLI image it ships.
 func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
-	pod := s.pod(namespace, contentName("release-images-"+s.config.Name+"-cli", payload), "cli")
+	pod := s.pod(namespace, cliPodName(s.config.Name, payload), "cli")
 	pod.Spec.Containers = []corev1.Container{{
 		Name:  "release",
 		Image: payload,

@@ -149,6 +149,9 @@ func (s *importReleaseStep) Validate() error {
 	if s.config.Name == "" {
 		return fmt.Errorf("the release name is empty")
 	}
+	if err := validateReleaseName(s.config.Name); err != nil {
+		return err
+	}
 	if s.config.Source == nil {
 		return fmt.Errorf("release %s has no source", s.config.Name)
 	}

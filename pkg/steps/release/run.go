@@ -13,7 +13,6 @@ import (
 	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
@@ -124,8 +123,8 @@ func (s *importReleaseStep) run(ctx context.Context) error {
 	return nil
 }
 
-// apply server-side applies a stream. API errors that say "try again" are
-// retried; an apply does the same thing however often it lands.
+// apply server-side applies a stream; an apply does the same thing however
+// often it lands, so the client's retries are safe.
 func (s *importReleaseStep) apply(ctx context.Context, ac *imagev1apply.ImageStreamApplyConfiguration, manager string, force bool) error {
 	_, err := s.applyStream(ctx, ac, manager, force)
 	return err
@@ -138,22 +137,16 @@ func (s *importReleaseStep) applyStream(ctx context.Context, ac *imagev1apply.Im
 		opts = append(opts, ctrlruntimeclient.ForceOwnership)
 	}
 	// A client decodes the server's answer into the apply configuration it
-	// is given, so every attempt gets a fresh copy of what the caller built:
-	// a retry that sent a decoded answer would claim every field of the
-	// stream for manager and carry a resourceVersion that is stale by then.
+	// is given; the caller's stays as it built it. (The client retries.)
 	intent, err := json.Marshal(ac)
 	if err != nil {
 		return nil, fmt.Errorf("could not encode the apply configuration of image stream %s/%s: %w", *ac.Namespace, *ac.Name, err)
 	}
-	var answer *imagev1apply.ImageStreamApplyConfiguration
-	err = retry.OnError(applyBackoff, isRetriable, func() error {
-		answer = &imagev1apply.ImageStreamApplyConfiguration{}
-		if err := json.Unmarshal(intent, answer); err != nil {
-			return err
-		}
-		return s.client.Apply(ctx, answer, opts...)
-	})
-	if err != nil {
+	answer := &imagev1apply.ImageStreamApplyConfiguration{}
+	if err := json.Unmarshal(intent, answer); err != nil {
+		return nil, fmt.Errorf("could not copy the apply configuration of image stream %s/%s: %w", *ac.Namespace, *ac.Name, err)
+	}
+	if err := s.client.Apply(ctx, answer, opts...); err != nil {
 		return nil, fmt.Errorf("could not apply image stream %s/%s: %w", *ac.Namespace, *ac.Name, err)
 	}
 	data, err := json.Marshal(answer)

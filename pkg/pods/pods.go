@@ -1,7 +1,8 @@
 // Package pods runs a pod that any number of processes may ask for at once:
 // the pod is created by whichever process gets there first and adopted by
 // the others, waited for by watch, and replaced (by exactly one process)
-// when it fails.
+// when it fails, once the failed pod is gone. A pod that is being deleted
+// is waited out, never adopted.
 //
 //	pod, err := pods.Run(ctx, client, desired, pods.WithMaxFailures(2))
 //

@@ -74,7 +74,7 @@ func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, t
 
 // cliPod asks the payload which CLI image it ships.
 func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
-	pod := s.pod(namespace, cliPodName(s.config.Name, payload), "cli")
+	pod := s.pod(namespace, CLIPodName(s.config.Name, payload), "cli")
 	pod.Spec.Containers = []corev1.Container{{
 		Name:  "release",
 		Image: payload,
@@ -125,7 +125,7 @@ func (s *importReleaseStep) resources(role string) corev1.ResourceRequirements {
 
 // runPod runs a content-addressed pod to completion, created by whichever
 // process is first and adopted by the rest.
-func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage string) (*corev1.Pod, error) {
+func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage) (*corev1.Pod, error) {
 	log := s.log.WithField("pod", pod.Name)
 	done, err := pods.Run(ctx, s.client, pod,
 		pods.WithMaxFailures(s.config.PodFailures),

@@ -32,7 +32,7 @@ const (
 // that payload's references.
 func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string) (*imagev1.ImageStream, error) {
 	s.observe(Progress{Stage: "extract", Total: 1})
-	name := extractName(s.config.Name, payload)
+	name := ExtractName(s.config.Name, payload)
 	cm := &corev1.ConfigMap{}
 	err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: name}, cm)
 	if apierrors.IsNotFound(err) {

@@ -9,18 +9,6 @@ import (
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 )
 
-// cliPodName is the name of the pod that reads the CLI image's pull spec
-// from the payload: one per release name and payload.
-func cliPodName(release, payload string) string {
-	return contentName("release-images-"+release+"-cli", payload)
-}
-
-// extractName is the name of the extract pod and of the ConfigMap it
-// writes: one per release name and payload.
-func extractName(release, payload string) string {
-	return contentName("release-images-"+release, payload)
-}
-
 // validateReleaseName checks a release name against what every object named
 // after it requires, so that a bad name fails before the first write rather
 // than after some objects were written. The name is a label value on the

@@ -58,7 +58,7 @@ func TestGoodReleaseNamesValidate(t *testing.T) {
 // for its object.
 func TestDerivedNamesOfTheLongestReleaseName(t *testing.T) {
 	longest := strings.Repeat("a", validation.DNS1123LabelMaxLength)
-	for _, derived := range []string{cliPodName(longest, "payload"), extractName(longest, "payload"), api.ReleaseStreamFor(longest)} {
+	for _, derived := range []string{CLIPodName(longest, "payload"), ExtractName(longest, "payload"), api.ReleaseStreamFor(longest)} {
 		if errs := validation.IsDNS1123Subdomain(derived); len(errs) > 0 {
 			t.Errorf("%s: %v", derived, errs)
 		}

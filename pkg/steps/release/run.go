@@ -227,7 +227,7 @@ func unwrapAPI(err error) error {
 	return err
 }
 
-func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, stream string, tags []string, stage string) (*imagev1.ImageStream, error) {
+func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, stream string, tags []string, stage Stage) (*imagev1.ImageStream, error) {
 	log := s.log.WithField("imageStream", stream)
 	last := -1
 	return imagestreams.WaitForImports(ctx, s.client, namespace, stream, tags,

@@ -30,6 +30,7 @@ var resources = map[string]string{
 	"ServiceAccount":    "/serviceaccounts",
 	"Role":              "rbac.authorization.k8s.io/roles",
 	"RoleBinding":       "rbac.authorization.k8s.io/rolebindings",
+	"Lease":             "coordination.k8s.io/leases",
 }
 
 // rbacVerbs maps the fake's verbs to the RBAC verbs they need: an apply is a
@@ -123,7 +124,8 @@ func TestRoleAllowsExactlyWhatTheStepDoes(t *testing.T) {
 }
 
 // neededForGrant lists permissions the step holds only so that it may grant
-// them to the extract pod's service account.
+// them to the extract pod's service account, and those only a process that
+// waits for another's claim uses (one process alone never does).
 func neededForGrant(permission string) bool {
-	return permission == "/configmaps create"
+	return permission == "/configmaps create" || permission == "coordination.k8s.io/leases watch"
 }

@@ -41,9 +41,10 @@ type Event struct {
 }
 
 type options struct {
-	maxFailures int
-	stall       time.Duration
-	observe     func(Event)
+	maxFailures  int
+	stall        time.Duration
+	observe      func(Event)
+	beforeCreate func(context.Context) error
 }
 
 // Option configures Run.
@@ -57,6 +58,14 @@ func WithStallTimeout(d time.Duration) Option { return func(o *options) { o.stal
 
 // WithObserver calls f on every change of the pod this process sees.
 func WithObserver(f func(Event)) Option { return func(o *options) { o.observe = f } }
+
+// WithBeforeCreate calls f each time this process is about to create the
+// pod, i.e. found no pod of its name: what only the pod's creator needs
+// (e.g. its service account) goes there, so that processes that adopt the
+// pod send no write for it. An error from f is Run's error.
+func WithBeforeCreate(f func(context.Context) error) Option {
+	return func(o *options) { o.beforeCreate = f }
+}
 
 // FailedError says that the pod failed more often than allowed.
 type FailedError struct {
@@ -122,6 +131,11 @@ const (
 // follows judges an adopted one (a Terminating pod is waited out, not
 // adopted).
 func (r *runner) ensure(ctx context.Context) error {
+	if r.opts.beforeCreate != nil {
+		if err := r.opts.beforeCreate(ctx); err != nil {
+			return err
+		}
+	}
 	pod := r.desired.DeepCopy()
 	err := r.client.Create(ctx, pod)
 	switch {
@@ -142,9 +156,6 @@ func (r *runner) notify(ev Event) {
 }
 
 func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
-	if err := r.ensure(ctx); err != nil {
-		return nil, err
-	}
 	for vanished := 0; ; {
 		result, pod, err := r.watchOnce(ctx)
 		if err != nil {
@@ -161,9 +172,9 @@ func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
 		if err != nil {
 			return nil, err
 		}
-		// A listing served from a watch cache may not show a pod that was
-		// just created: back off before creating it again, so that such a
-		// listing does not turn into a tight create/list loop.
+		// The pod vanished while it was watched: back off before creating it
+		// again, so that a pod deleted over and over does not turn into a
+		// tight create/list loop.
 		if result == missing {
 			vanished++
 			if err := apiretry.Sleep(ctx, min(10*time.Millisecond<<min(vanished, 8), 2*time.Second)); err != nil {
@@ -171,9 +182,6 @@ func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
 			}
 		} else {
 			vanished = 0
-		}
-		if err := r.ensure(ctx); err != nil {
-			return nil, err
 		}
 	}
 }
@@ -183,18 +191,25 @@ func (r *runner) target() watchone.Target {
 		List: &corev1.PodList{}, Object: &corev1.Pod{}}
 }
 
-// watchOnce watches the pod until it succeeds, fails, is being deleted or
-// is not there, or the wait must end (an error).
+// watchOnce creates the pod if the listing does not show it and watches it
+// until it succeeds, fails, is being deleted or vanishes, or the wait must
+// end (an error).
 func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
 	var result outcome
 	var last *corev1.Pod
 	var unstartable *FailedError
 	_, err := watchone.Until(ctx, r.target(), r.opts.stall, func(ev watch.Event) (bool, bool, error) {
 		pod, ok := ev.Object.(*corev1.Pod)
-		if !ok {
+		switch {
+		case !ok:
 			return false, false, nil
-		}
-		if ev.Type == watch.Deleted {
+		case ev.Type == watchone.Absent:
+			// Create the pod only when the listing does not show it: a
+			// process that finds it running or finished sends no write. A
+			// listing that is behind costs an AlreadyExists, and the watch,
+			// which starts where the listing ended, brings the pod.
+			return false, false, r.ensure(ctx)
+		case ev.Type == watch.Deleted:
 			result = missing
 			return true, true, nil
 		}
@@ -272,7 +287,7 @@ func (r *runner) waitGone(ctx context.Context, uid types.UID) error {
 		if !ok {
 			return false, false, nil
 		}
-		return false, ev.Type == watch.Deleted || pod.UID != uid, nil
+		return false, ev.Type == watch.Deleted || ev.Type == watchone.Absent || pod.UID != uid, nil
 	})
 	if err != nil {
 		return fmt.Errorf("could not wait for pod %s/%s to be deleted: %w", r.desired.Namespace, r.desired.Name, err)

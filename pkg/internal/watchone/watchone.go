@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -37,6 +38,10 @@ type Target struct {
 	Object runtime.Object
 }
 
+// Absent is the type of the event a condition sees when the first listing
+// does not hold the object; its object is empty.
+const Absent watch.EventType = "ABSENT"
+
 // Condition judges one event: progress resets the stall window, done ends
 // the wait, an error ends it with that error.
 type Condition func(ev watch.Event) (progress, done bool, err error)
@@ -54,7 +59,7 @@ func (e *StalledError) Error() string {
 
 // Until lists and watches the target until cond says done and returns the
 // last event cond saw. When the first listing does not hold the object,
-// cond sees a Deleted event with an empty object first. A stall of 0 means
+// cond sees an Absent event first. A stall of 0 means
 // no stall rule. When ctx ends, the error wraps ctx.Err().
 func Until(ctx context.Context, target Target, stall time.Duration, cond Condition) (watch.Event, error) {
 	waitCtx, cancel := context.WithCancel(ctx)
@@ -62,6 +67,11 @@ func Until(ctx context.Context, target Target, stall time.Duration, cond Conditi
 	kick := watchdog(waitCtx, cancel, stall)
 	var last watch.Event
 	judge := func(ev watch.Event) (bool, error) {
+		// A server that ignores field selectors in watches (as
+		// controller-runtime's fake does) sends other objects too.
+		if o, err := meta.Accessor(ev.Object); err == nil && ev.Type != Absent && o.GetName() != target.Key.Name {
+			return false, nil
+		}
 		last = ev
 		progress, done, err := cond(ev)
 		if progress {
@@ -73,7 +83,7 @@ func Until(ctx context.Context, target Target, stall time.Duration, cond Conditi
 		if _, exists, err := store.GetByKey(target.Key.String()); err != nil || exists {
 			return false, err
 		}
-		return judge(watch.Event{Type: watch.Deleted, Object: target.Object.DeepCopyObject()})
+		return judge(watch.Event{Type: Absent, Object: target.Object.DeepCopyObject()})
 	}
 	_, err := toolswatch.UntilWithSync(waitCtx, listWatch(target), target.Object, precondition, judge)
 	switch {

@@ -35,7 +35,7 @@ func TestUntil(t *testing.T) {
 		{
 			name:       "other objects are not seen; the wait stalls",
 			object:     other,
-			wantEvents: []string{"DELETED "},
+			wantEvents: []string{"ABSENT "},
 			wantErr:    true,
 		},
 	}

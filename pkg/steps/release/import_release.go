@@ -57,6 +57,10 @@ type Config struct {
 	StallTimeout time.Duration
 	// PodFailures is how many Failed pods are replaced before giving up.
 	PodFailures int
+	// ClaimDuration is how long the records the step keeps on the cluster
+	// (docs/records.md) stay valid after their holder's last renewal: the
+	// longest a process that died can hold the others up.
+	ClaimDuration time.Duration
 	// Observe, when set, is called on every step of progress.
 	Observe func(Progress)
 	// Log is the logger; logrus's standard logger by default.
@@ -147,6 +151,8 @@ type importReleaseStep struct {
 	objects map[string]ctrlruntimeclient.Object
 	// releaseImage is RELEASE_IMAGE_<NAME>, known once the run imported it.
 	releaseImage string
+	// started is when the current run started.
+	started time.Time
 }
 
 // ImportReleaseStep returns the import_release step for one release.
@@ -165,6 +171,9 @@ func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpe
 	}
 	if config.PodFailures == 0 {
 		config.PodFailures = DefaultPodFailures
+	}
+	if config.ClaimDuration == 0 {
+		config.ClaimDuration = imagestreams.DefaultClaimDuration
 	}
 	log := config.Log
 	if log == nil {

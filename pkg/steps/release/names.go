@@ -1,6 +1,8 @@
 package release
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -8,6 +10,14 @@ import (
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 )
+
+// contentName names an object by what it is for and a short hash of its
+// input, so that every process that needs it computes the same name, and a
+// different input never finds the object of another.
+func contentName(prefix, input string) string {
+	sum := sha256.Sum256([]byte(input))
+	return prefix + "-" + hex.EncodeToString(sum[:])[:10]
+}
 
 // validateReleaseName checks a release name against what every object named
 // after it requires, so that a bad name fails before the first write rather

@@ -149,7 +149,7 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	container := pod.Spec.Containers[0]
-	img, err := k.cluster.registry.Resolve(ctx, container.Image)
+	img, err := k.cluster.registry.Resolve(ctx, k.cluster.resolveLocalName(ctx, pod.Namespace, container.Image))
 	if err != nil {
 		k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
 			st.ContainerStatuses = []corev1.ContainerStatus{{Name: container.Name, Image: container.Image, State: corev1.ContainerState{

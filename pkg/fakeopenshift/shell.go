@@ -125,6 +125,9 @@ func (s *shell) runRedirected(ctx context.Context, words []string) (string, erro
 func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) {
 	flags, args := parseFlags(words)
 	program := path.Base(words[0])
+	if out, ok, err := s.runFileCommand(ctx, words, flags, args); ok {
+		return out, err
+	}
 	switch {
 	case program == "cluster-version-operator" && s.image.Kind != registry.KindPayload:
 		return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: %s is not a release payload image; cluster-version-operator is not in it", s.pullSpec)}
@@ -203,7 +206,7 @@ func (s *shell) configMapFrom(file string) (*corev1.ConfigMap, error) {
 func parseFlags(words []string) (map[string]string, []string) {
 	flags := map[string]string{}
 	var args []string
-	takesValue := map[string]bool{"o": true, "f": true, "p": true, "type": true, "from": true, "file": true, "from-file": true, "dry-run": true, "registry-config": true}
+	takesValue := map[string]bool{"o": true, "f": true, "p": true, "type": true, "from": true, "file": true, "from-file": true, "dry-run": true, "registry-config": true, "to": true}
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if !strings.HasPrefix(w, "-") {

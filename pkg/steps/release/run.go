@@ -244,6 +244,7 @@ func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, strea
 		imagestreams.WithStallTimeout(s.config.StallTimeout),
 		imagestreams.WithRetriggerObserver(func(tags []string) {
 			log.WithField("tags", tags).Info("Re-triggering failed imports")
+			s.observe(Progress{Stage: stage, Retriggered: tags})
 		}),
 		imagestreams.WithProgress(func(p imagestreams.Progress) {
 			if p.Imported != last {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
+	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
 )
 
 // report is the summary of a run; --output=json prints it as it is.
@@ -185,8 +186,34 @@ func checkInvariants(o *options, env *environment, stats fakeopenshift.Stats) []
 			Name: "writes of N shards equal one shard's", OK: base == got && base > 0,
 			Detail: fmt.Sprintf("%d shards made %d state-changing writes; one shard alone made %d", o.shards, got, base),
 		})
+		out = append(out, requestInvariants(o.shards, stats)...)
 	}
 	return out
+}
+
+// followerMutatingBudget bounds the mutating requests a follower may send
+// beyond the leader's: its no-op applies of the streams and the release tag,
+// and the pod creates that get AlreadyExists.
+const followerMutatingBudget = 8
+
+// requestInvariants compares every mutating request the shards sent (no-op
+// writes, conflicts and errors included) and the payload merge applies with
+// what one shard alone sent: followers only read and watch.
+func requestInvariants(shards int, stats fakeopenshift.Stats) []invariantReport {
+	isBase := func(p string) bool { return strings.HasPrefix(p, "baseline-") }
+	isShard := func(p string) bool { return strings.HasPrefix(p, "shard-") }
+	base, got := stats.MutatingBy(isBase), stats.MutatingBy(isShard)
+	limit := base + shards*followerMutatingBudget
+	baseMerges := stats.AppliesBy("ImageStream", imagestreams.ManagerPayload, isBase)
+	merges := stats.AppliesBy("ImageStream", imagestreams.ManagerPayload, isShard)
+	_, watchBytes := stats.BytesBy(isShard)
+	return []invariantReport{{
+		Name: "mutating requests of N shards within one shard's + N x k", OK: got <= limit,
+		Detail: fmt.Sprintf("%d shards sent %d mutating requests (no-ops and errors included); one shard alone sent %d; limit %d (k = %d)", shards, got, base, limit, followerMutatingBudget),
+	}, {
+		Name: "payload merge applies sent", OK: merges <= baseMerges+1,
+		Detail: fmt.Sprintf("%d shards sent the payload merge %d times; one shard alone %d; watch events delivered to the shards: %d bytes", shards, merges, baseMerges, watchBytes),
+	}}
 }
 
 func listed(items []string) string {

@@ -15,42 +15,6 @@ import (
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
 )
 
-// Latency is how long the fake takes for each kind of work. The zero value
-// makes everything instant; DefaultLatency is a profile scaled down so that
-// tests run in seconds.
-type Latency struct {
-	// API is added to every request a client makes.
-	API time.Duration
-	// ImportBase is added to every ImageStreamImport (the controller's and
-	// clients'), on top of the registry's own latency per image.
-	ImportBase time.Duration
-	// ImportPerImage is added per image in an import; imports of many images
-	// take long, which is what makes them lose to concurrent writers.
-	ImportPerImage time.Duration
-	// ImportRetryBase and ImportRetryMax bound the import controller's
-	// exponential backoff after a conflict.
-	ImportRetryBase, ImportRetryMax time.Duration
-	// PodStart is how long a pod stays Pending; PodRun how long it runs.
-	PodStart, PodRun time.Duration
-}
-
-// DefaultLatency keeps the order of a real cluster's latencies (API requests
-// fastest, then imports, then pods) at test speed: API 0.2ms, a 190-image
-// import ~12ms, pods ~50ms. Imports are shorter, relative to writes, than on
-// a real cluster (where a payload import takes tens of seconds), so races
-// that need a write to land during an import are rarer; a test that needs
-// them makes an import slow with a registry Latency fault. The import-release
-// command runs with a real cluster's profile divided by a hundred.
-var DefaultLatency = Latency{
-	API:             200 * time.Microsecond,
-	ImportBase:      2 * time.Millisecond,
-	ImportPerImage:  50 * time.Microsecond,
-	ImportRetryBase: time.Millisecond,
-	ImportRetryMax:  200 * time.Millisecond,
-	PodStart:        20 * time.Millisecond,
-	PodRun:          30 * time.Millisecond,
-}
-
 // Options configure a Cluster.
 type Options struct {
 	// Latency is the latency profile; see DefaultLatency.

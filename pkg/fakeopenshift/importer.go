@@ -19,7 +19,6 @@ import (
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
-	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // ImageStreamImport is a virtual, synchronous resource (openshift-apiserver
@@ -182,7 +181,7 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 // import latency of the profile.
 func (c *Cluster) resolveAll(ctx context.Context, isi *imagev1.ImageStreamImport) []resolved {
 	lat := c.opts.Latency
-	_ = apiretry.Sleep(ctx, lat.ImportBase+time.Duration(len(isi.Spec.Images))*lat.ImportPerImage)
+	_ = sleep(ctx, lat.ImportBase+time.Duration(len(isi.Spec.Images))*lat.ImportPerImage)
 	results := make([]resolved, len(isi.Spec.Images))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -327,7 +326,7 @@ func newImportController(c *Cluster) *importController {
 }
 
 func (ic *importController) run(ctx context.Context) {
-	w, err := ic.cluster.store.watch(imageStreamGVK, filter{}, "0")
+	w, err := ic.cluster.store.watch(imageStreamGVK, filter{}, "0", nil)
 	if err != nil {
 		panic(fmt.Sprintf("import controller cannot watch image streams: %v", err))
 	}
@@ -353,7 +352,7 @@ func (ic *importController) run(ctx context.Context) {
 			if !ok {
 				// Watches are closed by fault injection; the controller
 				// re-lists like an informer does.
-				if w, err = ic.cluster.store.watch(imageStreamGVK, filter{}, "0"); err != nil {
+				if w, err = ic.cluster.store.watch(imageStreamGVK, filter{}, "0", nil); err != nil {
 					return
 				}
 				continue
@@ -411,9 +410,10 @@ func (ic *importController) sync(ctx context.Context, key objectKey) error {
 		return nil
 	}
 	ic.cluster.stats.request(ControllerProcess, "create", "ImageStreamImport")
-	_, err := ic.cluster.importImages(ctx, isi, ControllerProcess, func(writeResult) {
+	res, err := ic.cluster.importImages(ctx, isi, ControllerProcess, func(writeResult) {
 		ic.cluster.stats.write(ControllerProcess, "create", "ImageStreamImport")
 	})
+	ic.cluster.stats.call(Call{Process: ControllerProcess, Verb: "create", Kind: "ImageStreamImport", Outcome: outcomeOf("create", res.changed, err)}, bodySize(isi))
 	return err
 }
 

@@ -16,7 +16,6 @@ import (
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
-	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // KubeletProcess is the process name the kubelet's requests are accounted
@@ -54,8 +53,15 @@ type kubelet struct {
 	client  ctrlruntimeclient.Client
 
 	mu      sync.Mutex
-	running map[types.UID]bool
+	running map[types.UID]*podRun
 	faults  []*podFaultState
+}
+
+// podRun is the kubelet's record of one pod it runs.
+type podRun struct {
+	cancel      context.CancelFunc
+	hangs       bool // its container ignores SIGTERM
+	terminating bool
 }
 
 type podFaultState struct {
@@ -64,7 +70,7 @@ type podFaultState struct {
 }
 
 func newKubelet(c *Cluster) *kubelet {
-	return &kubelet{cluster: c, client: c.Client(KubeletProcess), running: map[types.UID]bool{}}
+	return &kubelet{cluster: c, client: c.Client(KubeletProcess), running: map[types.UID]*podRun{}}
 }
 
 // InjectPodFault adds a pod fault; the returned function removes it.
@@ -86,9 +92,8 @@ func (c *Cluster) InjectPodFault(f PodFault) (remove func()) {
 	}
 }
 
+// faultFor picks the fault for a new pod; the caller holds k.mu.
 func (k *kubelet) faultFor(pod *corev1.Pod) *PodFault {
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	for _, f := range k.faults {
 		if !strings.HasPrefix(pod.Name, f.NamePrefix) || (f.Times > 0 && f.fired >= f.Times) {
 			continue
@@ -104,7 +109,7 @@ func (k *kubelet) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		w, err := k.cluster.store.watch(podGVK, filter{}, "0")
+		w, err := k.cluster.store.watch(podGVK, filter{}, "0", nil)
 		if err != nil {
 			return
 		}
@@ -118,19 +123,11 @@ func (k *kubelet) run(ctx context.Context) {
 					done = true
 					break
 				}
-				pod := ev.Object.(*corev1.Pod)
-				if ev.Type == watch.Deleted || pod.Status.Phase != corev1.PodPending {
-					continue
-				}
-				k.mu.Lock()
-				started := k.running[pod.UID]
-				k.running[pod.UID] = true
-				k.mu.Unlock()
-				if !started {
+				if f := k.handle(ctx, ev); f != nil {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						k.runPod(ctx, pod)
+						f()
 					}()
 				}
 			}
@@ -138,10 +135,52 @@ func (k *kubelet) run(ctx context.Context) {
 	}
 }
 
-func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
-	lat := k.cluster.opts.Latency
+// handle returns the work a pod event starts, if any: running a new pod, or
+// terminating one that is being deleted gracefully.
+func (k *kubelet) handle(ctx context.Context, ev watch.Event) func() {
+	pod := ev.Object.(*corev1.Pod)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	run := k.running[pod.UID]
+	switch {
+	case ev.Type == watch.Deleted:
+		if run != nil {
+			run.cancel()
+			delete(k.running, pod.UID)
+		}
+		return nil
+	case pod.DeletionTimestamp != nil:
+		if run == nil || run.terminating {
+			return nil
+		}
+		run.terminating = true
+		return func() { k.terminate(ctx, pod, run.hangs) }
+	case run != nil || pod.Status.Phase != corev1.PodPending:
+		return nil
+	}
+	podCtx, cancel := context.WithCancel(ctx)
+	run = &podRun{cancel: cancel}
+	k.running[pod.UID] = run
 	fault := k.faultFor(pod)
-	if apiretry.Sleep(ctx, lat.PodStart) != nil {
+	run.hangs = fault != nil && fault.Action == PodHang
+	return func() { k.runPod(podCtx, pod, fault) }
+}
+
+// stop stops a pod's container.
+func (k *kubelet) stop(uid types.UID) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if run := k.running[uid]; run != nil {
+		run.cancel()
+	}
+}
+
+func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, fault *PodFault) {
+	lat := k.cluster.opts.Latency
+	if sleep(ctx, lat.PodSchedule) != nil || !k.cluster.bindPod(pod) {
+		return
+	}
+	if sleep(ctx, lat.PodStart) != nil {
 		return
 	}
 	if len(pod.Spec.Containers) == 0 {
@@ -170,7 +209,7 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod) {
 		<-ctx.Done()
 		return
 	}
-	if apiretry.Sleep(ctx, lat.PodRun) != nil {
+	if sleep(ctx, lat.PodRun) != nil {
 		return
 	}
 	switch {

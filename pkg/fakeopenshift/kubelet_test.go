@@ -276,12 +276,19 @@ func TestKubeletPodFaults(t *testing.T) {
 		for {
 			// Skip the other pod's events that followed the hung pod's last one.
 			ev := nextEvent(t, w)
-			if pod := ev.Object.(*corev1.Pod); pod.Name == "hung" {
-				if ev.Type != watch.Deleted {
-					t.Errorf("got %s for the hung pod, want DELETED", ev.Type)
-				}
-				break
+			pod := ev.Object.(*corev1.Pod)
+			if pod.Name != "hung" {
+				continue
 			}
+			// Deleted gracefully: first marked Terminating, then removed
+			// by the kubelet once the grace period is over.
+			if ev.Type == watch.Modified && pod.DeletionTimestamp != nil {
+				continue
+			}
+			if ev.Type != watch.Deleted {
+				t.Errorf("got %s for the hung pod, want MODIFIED with a deletionTimestamp, then DELETED", ev.Type)
+			}
+			break
 		}
 		if err := cl.Get(ctx, key("hung"), &corev1.Pod{}); !apierrors.IsNotFound(err) {
 			t.Errorf("GET after delete: %v", err)

@@ -279,10 +279,12 @@ func (s *store) closeWatches() int {
 // sends an ADDED event for every matching object (the state), then changes.
 // With a resourceVersion it sends every change after it that the history
 // holds, or 410 Gone when the history no longer reaches back that far.
-func (s *store) watch(gvk schema.GroupVersionKind, f filter, resourceVersion string) (watch.Interface, error) {
+//
+// delivered, when not nil, is told about every event the consumer received.
+func (s *store) watch(gvk schema.GroupVersionKind, f filter, resourceVersion string, delivered func(watch.Event)) (watch.Interface, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := newWatcher(gvk, f, s)
+	w := newWatcher(gvk, f, s, delivered)
 	switch resourceVersion {
 	case "", "0":
 		keys := make([]objectKey, 0)
@@ -361,16 +363,19 @@ type watcher struct {
 	done    chan struct{}
 	closed  bool
 	results chan watch.Event
+
+	delivered func(watch.Event)
 }
 
-func newWatcher(gvk schema.GroupVersionKind, f filter, s *store) *watcher {
+func newWatcher(gvk schema.GroupVersionKind, f filter, s *store, delivered func(watch.Event)) *watcher {
 	w := &watcher{
-		kind:    gvk,
-		filter:  f,
-		store:   s,
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		results: make(chan watch.Event),
+		kind:      gvk,
+		filter:    f,
+		store:     s,
+		delivered: delivered,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		results:   make(chan watch.Event),
 	}
 	go w.pump()
 	return w
@@ -399,6 +404,9 @@ func (w *watcher) pump() {
 		for _, ev := range pending {
 			select {
 			case w.results <- ev:
+				if w.delivered != nil {
+					w.delivered(ev)
+				}
 			case <-w.done:
 				return
 			}

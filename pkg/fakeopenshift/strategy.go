@@ -18,6 +18,8 @@ import (
 
 // prepareForCreate runs on every create, before the object is stored.
 func (c *Cluster) prepareForCreate(obj ctrlruntimeclient.Object) error {
+	obj.SetDeletionTimestamp(nil)
+	obj.SetDeletionGracePeriodSeconds(nil)
 	switch o := obj.(type) {
 	case *imagev1.ImageStream:
 		if err := validateImageStreamTags(o); err != nil {
@@ -39,7 +41,7 @@ func (c *Cluster) prepareForCreate(obj ctrlruntimeclient.Object) error {
 // prepareForUpdate runs on every write through the main resource (update,
 // patch, apply) of an existing object.
 func (c *Cluster) prepareForUpdate(obj, old ctrlruntimeclient.Object) error {
-	obj.SetGeneration(old.GetGeneration())
+	keepSystemFields(obj, old)
 	switch o := obj.(type) {
 	case *imagev1.ImageStream:
 		if err := validateImageStreamTags(o); err != nil {
@@ -78,7 +80,7 @@ func (c *Cluster) prepareForUpdate(obj, old ctrlruntimeclient.Object) error {
 // prepareForStatusUpdate runs on writes through the status subresource: only
 // status changes; spec, labels and annotations stay as stored.
 func (c *Cluster) prepareForStatusUpdate(obj, old ctrlruntimeclient.Object) error {
-	obj.SetGeneration(old.GetGeneration())
+	keepSystemFields(obj, old)
 	obj.SetLabels(old.GetLabels())
 	obj.SetAnnotations(old.GetAnnotations())
 	switch o := obj.(type) {
@@ -92,6 +94,14 @@ func (c *Cluster) prepareForStatusUpdate(obj, old ctrlruntimeclient.Object) erro
 		return apierrors.NewNotFound(corev1.Resource("status"), obj.GetName())
 	}
 	return nil
+}
+
+// keepSystemFields keeps what only the server sets: the generation and a
+// graceful deletion's timestamp and grace period.
+func keepSystemFields(obj, old ctrlruntimeclient.Object) {
+	obj.SetGeneration(old.GetGeneration())
+	obj.SetDeletionTimestamp(old.GetDeletionTimestamp())
+	obj.SetDeletionGracePeriodSeconds(old.GetDeletionGracePeriodSeconds())
 }
 
 // podMutableSpec blanks the fields of a pod spec that an update may change,
@@ -114,6 +124,10 @@ func podMutableSpec(spec corev1.PodSpec) corev1.PodSpec {
 func defaultPod(pod *corev1.Pod) {
 	if pod.Spec.RestartPolicy == "" {
 		pod.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if pod.Spec.TerminationGracePeriodSeconds == nil {
+		grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+		pod.Spec.TerminationGracePeriodSeconds = &grace
 	}
 	if pod.Spec.ServiceAccountName == "" {
 		pod.Spec.ServiceAccountName = "default"

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -50,9 +51,8 @@ func runShards(t testing.TB, env *testEnv, n int, names ...string) {
 
 // assertWorkOnce checks the invariants of a finished import: every tag of
 // every release in spec with the canonical definition and imported exactly
-// once, each pod created once, and the shards' state-changing writes equal
-// to want.
-func assertWorkOnce(t *testing.T, env *testEnv, wantWrites int, names ...string) {
+// once, and each pod created once.
+func assertWorkOnce(t *testing.T, env *testEnv, names ...string) {
 	t.Helper()
 	stats := env.cluster.Stats()
 	client := env.cluster.Client("checker")
@@ -84,18 +84,46 @@ func assertWorkOnce(t *testing.T, env *testEnv, wantWrites int, names ...string)
 			t.Errorf("pod %s created %d times, want once", pod, n)
 		}
 	}
-	if got := stats.WritesBy(isShard); got != wantWrites {
-		t.Errorf("shards made %d state-changing writes, want %d (as one shard alone)\n%s", got, wantWrites, stats.Report())
-	}
 }
 
-// writesForOneShard measures the state-changing writes of one process
-// importing names into an empty namespace.
-func writesForOneShard(t *testing.T, images int, names ...string) int {
+// followerMutating bounds the mutating requests a follower may send beyond
+// the leader's: its no-op applies of the release stream, the stable stream
+// and the release tag, and the creates of the two pods that get
+// AlreadyExists. A follower that re-sends the payload merge, or retries
+// writes in a loop, exceeds it.
+const followerMutating = 8
+
+// shardInvariants checks the counters of a run of n shards against those of
+// one shard alone and returns a message per invariant that does not hold:
+// the state-changing writes equal one shard's; the mutating requests (no-op
+// writes and errors included) at most one shard's plus n times
+// followerMutating; the payload merge (an apply of the stable stream under
+// the payload manager) sent at most as often as one shard sends it, plus one
+// for a follower that read the stream just before the leader's merge landed.
+func shardInvariants(one, run fakeopenshift.Stats, n int) []string {
+	var out []string
+	if got, want := run.WritesBy(isShard), one.WritesBy(isShard); got != want {
+		out = append(out, fmt.Sprintf("shards made %d state-changing writes, want %d (as one shard alone)", got, want))
+	}
+	if got, limit := run.MutatingBy(isShard), one.MutatingBy(isShard)+n*followerMutating; got > limit {
+		out = append(out, fmt.Sprintf("shards sent %d mutating requests, want at most %d (one shard's %d + %d x %d)", got, limit, one.MutatingBy(isShard), n, followerMutating))
+	}
+	merges := func(s fakeopenshift.Stats) int {
+		return s.AppliesBy("ImageStream", imagestreams.ManagerPayload, isShard)
+	}
+	if got, limit := merges(run), merges(one)+1; got > limit {
+		out = append(out, fmt.Sprintf("shards sent the payload merge %d times, want at most %d", got, limit))
+	}
+	return out
+}
+
+// oneShard measures the counters of one process importing names into an
+// empty namespace.
+func oneShard(t *testing.T, images int, names ...string) fakeopenshift.Stats {
 	t.Helper()
 	env := newTestEnv(t, images, names...)
 	runShards(t, env, 1, names...)
-	return env.cluster.Stats().WritesBy(isShard)
+	return env.cluster.Stats()
 }
 
 func TestConcurrentShardsDoTheWorkOnce(t *testing.T) {
@@ -110,15 +138,21 @@ func TestConcurrentShardsDoTheWorkOnce(t *testing.T) {
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {
-			want := writesForOneShard(t, images, tc.releases...)
-			if want == 0 {
+			one := oneShard(t, images, tc.releases...)
+			if one.WritesBy(isShard) == 0 {
 				t.Fatal("one shard made no writes")
 			}
 			for _, n := range tc.shards {
 				t.Run(fmt.Sprintf("%d shards", n), func(t *testing.T) {
 					env := newTestEnv(t, images, tc.releases...)
 					runShards(t, env, n, tc.releases...)
-					assertWorkOnce(t, env, want, tc.releases...)
+					assertWorkOnce(t, env, tc.releases...)
+					run := env.cluster.Stats()
+					for _, failure := range shardInvariants(one, run, n) {
+						t.Errorf("%s\n%s", failure, run.Report())
+					}
+					t.Logf("%d shards: %d state-changing writes, %d mutating requests, %d payload merges sent",
+						n, run.WritesBy(isShard), run.MutatingBy(isShard), run.AppliesBy("ImageStream", imagestreams.ManagerPayload, isShard))
 				})
 			}
 		})
@@ -140,4 +174,58 @@ func TestRerunWritesNothing(t *testing.T) {
 	if got, want := after.TotalImports(), before.TotalImports(); got != want {
 		t.Errorf("the re-run caused %d imports", got-want)
 	}
+}
+
+// forceMerge makes a process re-send the payload merge whatever the stream
+// holds: it hides the tags of the stable stream from the step's read before
+// the merge, as a step variant without that read would behave. Every
+// apply it causes is a no-op on the server, so state-changing writes alone
+// cannot tell it from the real step.
+type forceMerge struct {
+	ctrlruntimeclient.WithWatch
+}
+
+func (c forceMerge) Get(ctx context.Context, key ctrlruntimeclient.ObjectKey, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.GetOption) error {
+	if err := c.WithWatch.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	if is, ok := obj.(*imagev1.ImageStream); ok && strings.HasPrefix(is.Name, "stable") {
+		is.Spec.Tags = nil
+	}
+	return nil
+}
+
+// TestShardInvariantsCatchFollowersThatResendTheMerge proves the
+// concurrency invariants can fail: when every follower re-sends the payload
+// merge, the state-changing writes still equal one shard's (the applies are
+// no-ops), but the merge count and the mutating requests give it away.
+func TestShardInvariantsCatchFollowersThatResendTheMerge(t *testing.T) {
+	const images, n = 190, 8
+	one := oneShard(t, images, "latest")
+	env := newTestEnv(t, images, "latest")
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			process := fmt.Sprintf("shard-%d", i)
+			step := env.stepWithClient(forceMerge{env.cluster.Client(process)}, "latest")
+			if err := step.Run(t.Context()); err != nil {
+				t.Errorf("%s failed: %v", process, err)
+			}
+		}()
+	}
+	wg.Wait()
+	run := env.cluster.Stats()
+	if got, want := run.WritesBy(isShard), one.WritesBy(isShard); got != want {
+		t.Errorf("state-changing writes %d, want %d: the forced merges should all be no-ops", got, want)
+	}
+	if got := run.AppliesBy("ImageStream", imagestreams.ManagerPayload, isShard); got != n {
+		t.Errorf("the payload merge was sent %d times, want %d (every process)", got, n)
+	}
+	failures := shardInvariants(one, run, n)
+	if len(failures) == 0 {
+		t.Fatalf("the invariants hold for a run where every follower re-sent the merge\n%s", run.Report())
+	}
+	t.Logf("invariants that caught it: %q", failures)
 }

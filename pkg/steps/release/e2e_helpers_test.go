@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
@@ -40,6 +41,11 @@ func quietLog() *logrus.Entry {
 
 // step builds the step for one process.
 func (e *testEnv) step(process, name string, mutate ...func(*Config)) api.Step {
+	return e.stepWithClient(e.cluster.Client(process), name, mutate...)
+}
+
+// stepWithClient builds the step on a given client.
+func (e *testEnv) stepWithClient(client ctrlruntimeclient.WithWatch, name string, mutate ...func(*Config)) api.Step {
 	cfg := Config{
 		Name:         name,
 		Source:       NewFixedSource(e.releases[name].PullSpec),
@@ -52,5 +58,5 @@ func (e *testEnv) step(process, name string, mutate ...func(*Config)) api.Step {
 	}
 	jobSpec := &api.JobSpec{}
 	jobSpec.SetNamespace(testNamespace)
-	return ImportReleaseStep(cfg, e.cluster.Client(process), jobSpec)
+	return ImportReleaseStep(cfg, client, jobSpec)
 }

@@ -395,7 +395,7 @@ func (c *payloadApplyHook) Apply(ctx context.Context, ac runtime.ApplyConfigurat
 }
 
 func TestAPIFaultBursts(t *testing.T) {
-	want := writesForOneShard(t, faultImages, "latest")
+	want := oneShard(t, faultImages, "latest").WritesBy(isShard)
 	env := newTestEnv(t, faultImages, "latest")
 	env.cluster.InjectFault(fakeopenshift.Fault{Verb: "apply", Code: 409, Times: 3})
 	env.cluster.InjectFault(fakeopenshift.Fault{Verb: "create", Kind: "Pod", Code: 429, RetryAfterSeconds: 1, Times: 2})
@@ -426,6 +426,14 @@ func TestAPIFaultBursts(t *testing.T) {
 	}
 	if payloadApplies != 2 {
 		t.Errorf("the payload was applied %d times, want twice (the one that timed out and its retry)", payloadApplies)
+	}
+	// The server saw the same: the merge that landed, then its retry as a
+	// no-op.
+	merge := fakeopenshift.Call{Process: "shard-0", Verb: "apply", Kind: "ImageStream", Manager: imagestreams.ManagerPayload}
+	written, noop := merge, merge
+	written.Outcome, noop.Outcome = fakeopenshift.OutcomeWritten, fakeopenshift.OutcomeNoOp
+	if calls := env.cluster.Stats().Calls; calls[written] != 1 || calls[noop] != 1 {
+		t.Errorf("payload merges: %d written, %d no-op; want one each", calls[written], calls[noop])
 	}
 	assertImported(t, env, "latest", nil)
 	assertPodsCreated(t, env, map[string]int{env.cliPodName("latest"): 1, env.extractPodName("latest"): 1})

@@ -30,6 +30,7 @@ var resources = map[string]string{
 	"ServiceAccount":    "/serviceaccounts",
 	"Role":              "rbac.authorization.k8s.io/roles",
 	"RoleBinding":       "rbac.authorization.k8s.io/rolebindings",
+	"Lease":             "coordination.k8s.io/leases",
 }
 
 // rbacVerbs maps the fake's verbs to the RBAC verbs they need: an apply is a
@@ -135,9 +136,11 @@ func TestRoleAllowsExactlyWhatTheStepDoes(t *testing.T) {
 }
 
 // neededForGrant lists permissions the step holds only so that it may grant
-// them in ci-operator's Role for the extract pod's service account.
+// them in ci-operator's Role for the extract pod's service account, and
+// those only a process that waits for another's claim uses (one process
+// alone never does).
 func neededForGrant(permission string) bool {
-	return granted()[permission]
+	return granted()[permission] || permission == "coordination.k8s.io/leases watch"
 }
 
 // granted expands the rules of the Role the step creates.

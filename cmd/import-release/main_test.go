@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ci-operator-plugins/import-release/cmd/import-release/internal/command"
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
 )
 
@@ -65,7 +66,7 @@ func TestEmbeddedImport(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}
-			var rep report
+			var rep command.Report
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
 			}
@@ -151,6 +152,7 @@ contexts:
   context:
     cluster: c
     user: u
+    namespace: ci-op-from-context
 current-context: c
 `, server)
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
@@ -197,7 +199,13 @@ func TestBadInput(t *testing.T) {
 		{name: "shards with a real cluster", args: []string{"--kubeconfig=/dev/null", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18", "--shards=4"}, wantCode: 2, want: "--shards works with the embedded cluster only"},
 		{name: "real cluster without namespace", args: []string{"--kubeconfig=/dev/null", "--from=quay.io/ocp/release:4.18"}, wantCode: 2, want: "--namespace is required with a real cluster"},
 		{name: "real cluster without --from", args: []string{"--kubeconfig=/dev/null", "--namespace=ci-op-x"}, wantCode: 2, want: "--from is required with a real cluster; missing for latest"},
-		{name: "missing kubeconfig", args: []string{"--kubeconfig=/nonexistent/kubeconfig", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18"}, wantCode: 1, want: "could not load the cluster configuration"},
+		{name: "missing kubeconfig", args: []string{"--kubeconfig=/nonexistent/kubeconfig", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18"}, wantCode: 2, want: "error: --kubeconfig /nonexistent/kubeconfig: "},
+		{name: "missing kubeconfig is the first error", args: []string{"--kubeconfig=/nonexistent/kubeconfig", "--shards=3"}, wantCode: 2, want: "error: --kubeconfig /nonexistent/kubeconfig: "},
+		{name: "empty --name", args: []string{"--name="}, wantCode: 2, want: `invalid value "" for flag -name: empty value`},
+		{name: "empty item in --name", args: []string{"--name=initial,"}, wantCode: 2, want: `invalid value "initial," for flag -name: empty value in "initial,"`},
+		{name: "namespace from the kubeconfig context", args: []string{"--kubeconfig=" + writeKubeconfig(t, forbidden.URL), "--from=quay.io/ocp/release:4.18"}, wantCode: 1, want: "not allowed to list image streams in namespace ci-op-from-context"},
+		{name: "diagnose without a cluster", args: []string{"diagnose", "--namespace=ci-op-x"}, wantCode: 2, want: "diagnose reads a real cluster"},
+		{name: "diagnose forbidden", args: []string{"diagnose", "--kubeconfig=" + writeKubeconfig(t, forbidden.URL)}, wantCode: 2, want: "not allowed to list image streams in namespace ci-op-from-context"},
 		{name: "unreachable cluster", args: []string{"--kubeconfig=" + writeKubeconfig(t, closedURL), "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18"}, wantCode: 1, want: "could not reach the cluster at " + closedURL},
 		{name: "unauthorized", args: []string{"--kubeconfig=" + writeKubeconfig(t, unauthorized.URL), "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18"}, wantCode: 1, want: "did not accept the credentials"},
 		{name: "forbidden", args: []string{"--kubeconfig=" + writeKubeconfig(t, forbidden.URL), "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18"}, wantCode: 1, want: "not allowed to list image streams in namespace ci-op-x"},
@@ -213,7 +221,7 @@ func TestBadInput(t *testing.T) {
 			}
 			// The flag package follows an unknown flag with the usage; every
 			// other error is one line.
-			if !strings.HasPrefix(tc.want, "flag provided") && strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			if !strings.HasPrefix(tc.want, "flag provided") && !strings.HasPrefix(tc.want, "invalid value") && strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 				t.Errorf("the error is not one line:\n%s", stderr)
 			}
 			if stdout != "" {
@@ -248,7 +256,7 @@ func TestFailureIsReportedFirst(t *testing.T) {
 	}
 	defer func() { prepareEmbedded = nil }()
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"--shards=2", "--images=10", "--stall-timeout=20s"}, &stdout, &stderr)
+	code := command.Main(t.Context(), []string{"--shards=2", "--images=10", "--stall-timeout=20s"}, &stdout, &stderr, newEmbedded)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -260,9 +268,9 @@ func TestFailureIsReportedFirst(t *testing.T) {
 	if len(lines) < 4 {
 		t.Fatalf("the summary is too short:\n%s", out)
 	}
-	// The one-shard baseline fails first, then every shard, each naming
-	// the image and why.
-	for i, prefix := range []string{"  baseline (one shard in ", "  shard-"} {
+	// The one-shard baseline fails first, then both shards, in one line
+	// that names them, the image and why.
+	for i, prefix := range []string{"  [1] baseline (one shard in ", "  [2] shard-0, shard-1 (2 of 2 shards): "} {
 		line := lines[1+i]
 		if !strings.HasPrefix(line, prefix) {
 			t.Errorf("failure line %d %q does not start with %q", i, line, prefix)
@@ -272,6 +280,12 @@ func TestFailureIsReportedFirst(t *testing.T) {
 				t.Errorf("failure line %q does not name %q", line, want)
 			}
 		}
+	}
+	if strings.Count(out, string(registry.ReasonUnauthorized)) != 2 {
+		t.Errorf("the error is not printed once per way it failed:\n%s", out)
+	}
+	if !strings.Contains(out, "shard-1  failed [2]") {
+		t.Errorf("the shard table does not point at the failure:\n%s", out)
 	}
 	if !strings.Contains(out, "0 of 2 shards succeeded") {
 		t.Errorf("the summary does not count the failed shards:\n%s", out)

@@ -42,11 +42,11 @@ func (l *eventLog) start(jobSpec *api.JobSpec) {
 func (l *eventLog) observe(p release.Progress) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.reached[p.Stage]; !ok {
-		l.reached[p.Stage] = time.Now()
-		l.order = append(l.order, p.Stage)
+	if _, ok := l.reached[string(p.Stage)]; !ok {
+		l.reached[string(p.Stage)] = time.Now()
+		l.order = append(l.order, string(p.Stage))
 	}
-	l.retries[p.Stage] += len(p.Retriggered)
+	l.retries[string(p.Stage)] += len(p.Retriggered)
 }
 
 // finish records the events of one run.

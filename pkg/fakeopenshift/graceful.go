@@ -52,8 +52,10 @@ func (cl *Cluster) deletePod(pod *corev1.Pod, requested *int64) ctrlruntimeclien
 	out := pod.DeepCopy()
 	at := metav1.NewTime(cl.opts.Now().Add(time.Duration(period) * time.Second).Truncate(time.Second))
 	out.DeletionTimestamp = &at
+	if out.DeletionGracePeriodSeconds == nil {
+		out.Generation++ // only when the deletion starts, not when it is shortened
+	}
 	out.DeletionGracePeriodSeconds = &period
-	out.Generation++
 	return out
 }
 

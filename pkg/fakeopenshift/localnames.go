@@ -10,6 +10,8 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
 )
 
 // resolveLocalName turns a container image that is a local name, `stream:tag`
@@ -93,4 +95,14 @@ func (s *shell) readFile(ctx context.Context, name string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("cp: cannot stat '%s': No such file or directory", name)
+}
+
+// registryConfig returns the logins of the docker configuration file the
+// script wrote (for `oc --registry-config`); none without one.
+func (s *shell) registryConfig(file string) registry.Credentials {
+	data, ok := s.files[file]
+	if file == "" || !ok {
+		return registry.Credentials{}
+	}
+	return registry.Credentials(dockerAuths(&corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: data}}))
 }

@@ -139,7 +139,7 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 		}
 		return []byte(s.image.Release.CLIPullSpec), nil
 	case len(args) == 4 && args[0] == "oc" && args[1] == "adm" && args[2] == "release" && args[3] == "extract" && flags["file"] == "image-references" && flags["from"] != "" && (len(flags) == 2 || (len(flags) == 3 && flags["registry-config"] != "")):
-		img, err := s.cluster.registry.Resolve(ctx, flags["from"])
+		img, err := s.cluster.registry.ResolveWith(ctx, flags["from"], s.registryConfig(flags["registry-config"]))
 		if err != nil {
 			return nil, fmt.Errorf("error: unable to read release image %s: %w", flags["from"], err)
 		}

@@ -214,7 +214,9 @@ func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
 	}
 	_, err := toolswatch.UntilWithSync(waitCtx, lw, &corev1.Pod{}, precondition, func(ev watch.Event) (bool, error) {
 		pod, ok := ev.Object.(*corev1.Pod)
-		if !ok {
+		// A server that ignores field selectors in watches (as
+		// controller-runtime's fake does) sends other pods too.
+		if !ok || pod.Name != r.desired.Name {
 			return false, nil
 		}
 		if ev.Type == watch.Deleted {

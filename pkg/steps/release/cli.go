@@ -42,7 +42,7 @@ func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, p
 	if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, is); err != nil && !apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
 	}
-	if imagestreams.StateOf(is, "cli").Phase == imagestreams.Missing {
+	if cliPayload(is) != payload {
 		pod, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli")
 		if err != nil {
 			return "", err
@@ -54,12 +54,29 @@ func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, p
 		if err := checkPinned(pod, payload); err != nil {
 			return "", err
 		}
-		ac := imagestreams.StreamWithTags(namespace, stable, imagestreams.Tag("cli", cli, s.config.ReferencePolicy))
-		if err := s.apply(ctx, ac, imagestreams.ManagerCLI, true); err != nil {
+		tag := imagestreams.Tag("cli", cli, s.config.ReferencePolicy).WithAnnotations(map[string]string{CLIPayloadAnnotation: payload})
+		if err := s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tag), imagestreams.ManagerCLI, true); err != nil {
 			return "", err
 		}
 	}
 	return s.waitForCLI(ctx, namespace, stable, "cli")
+}
+
+// CLIPayloadAnnotation on the stable stream's cli tag is the provenance of
+// the tag: the payload (by digest) whose CLI pod printed it. The step trusts
+// a cli tag only for that payload; for any other it runs the payload's own
+// CLI pod (content-addressed, so once per payload) and applies its answer.
+const CLIPayloadAnnotation = "ci.openshift.io/import-release-payload"
+
+// cliPayload returns the payload the stream's cli tag was resolved for, ""
+// when it has no cli tag or the tag does not say.
+func cliPayload(is *imagev1.ImageStream) string {
+	for _, tag := range is.Spec.Tags {
+		if tag.Name == "cli" {
+			return tag.Annotations[CLIPayloadAnnotation]
+		}
+	}
+	return ""
 }
 
 func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, tag string) (string, error) {
@@ -74,7 +91,7 @@ func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, t
 
 // runPod runs a content-addressed pod to completion, created by whichever
 // process is first and adopted by the rest.
-func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage string) (*corev1.Pod, error) {
+func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage) (*corev1.Pod, error) {
 	log := s.log.WithField("pod", pod.Name)
 	done, err := pods.Run(ctx, s.client, pod,
 		pods.WithMaxFailures(s.config.PodFailures),

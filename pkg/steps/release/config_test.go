@@ -241,8 +241,12 @@ func TestPodsHonourNodeNameResourcesAndPullSecret(t *testing.T) {
 				want corev1.ResourceRequirements
 			}{{cliPod, tc.wantCLI}, {extractPod, tc.wantExtract}} {
 				role := pc.pod.Labels["ci.openshift.io/release-role"]
-				if got := pc.pod.Spec.NodeName; got != tc.nodeName {
-					t.Errorf("%s pod: nodeName = %q, want %q", role, got, tc.nodeName)
+				wantNode := tc.nodeName
+				if wantNode == "" {
+					wantNode = fakeopenshift.NodeName // bound by the scheduler
+				}
+				if got := pc.pod.Spec.NodeName; got != wantNode {
+					t.Errorf("%s pod: nodeName = %q, want %q", role, got, wantNode)
 				}
 				if diff := cmp.Diff(wantPullSecrets, pc.pod.Spec.ImagePullSecrets); diff != "" {
 					t.Errorf("%s pod: imagePullSecrets (-want +got):\n%s", role, diff)

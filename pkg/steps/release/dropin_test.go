@@ -2,19 +2,24 @@ package release
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
+	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
 )
 
 // TestProvidesBeforeAndAfterRun: RELEASE_IMAGE_<NAME> is read from the
@@ -203,5 +208,52 @@ func TestArtifactsOfEveryProcess(t *testing.T) {
 		if err != nil || len(entries) != 1 {
 			t.Errorf("%s: artifact directory holds %v (%v), want the one file", process, entries, err)
 		}
+	}
+}
+
+// TestPrivatePayloadWithTheNamespaceCredentials: a payload whose repositories
+// are private imports when, as in a ci-operator namespace, the job's
+// credentials are the secret registry-pull-credentials, the ci-operator
+// account's pull secret and the step's PullSecret. Without them the step
+// fails naming the missing authorization.
+func TestPrivatePayloadWithTheNamespaceCredentials(t *testing.T) {
+	for _, withSecret := range []bool{true, false} {
+		t.Run(fmt.Sprintf("credentials in the namespace: %t", withSecret), func(t *testing.T) {
+			env := newTestEnv(t, 5, "latest")
+			env.cluster.Registry().Private(registry.DefaultHost+"/ocp/", "ci", "s3cret")
+			auth := base64.StdEncoding.EncodeToString([]byte("ci:s3cret"))
+			secret := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: RegistryPullSecret},
+				Type:       corev1.SecretTypeDockerConfigJson,
+				Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + registry.DefaultHost + `":{"auth":"` + auth + `"}}}`)},
+			}
+			if withSecret {
+				if err := env.cluster.Client("ci-operator").Create(t.Context(), secret); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			err := env.step("shard-0", "latest", func(c *Config) {
+				c.PullSecret = secret
+				c.StallTimeout = 10 * time.Second
+			}).Run(ctx)
+			if !withSecret {
+				if err == nil || !strings.Contains(err.Error(), "nauthorized") {
+					t.Fatalf("Run without the credentials: %v, want an Unauthorized import", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			assertPayloadImported(t, env, "latest", imagev1.SourceTagReferencePolicy)
+			pods := env.pods(t)
+			for _, name := range []string{env.cliPodName("latest"), env.extractPodName("latest")} {
+				if pod := pods[name]; pod == nil || pod.Status.Phase != corev1.PodSucceeded {
+					t.Errorf("pod %s: %+v", name, pod)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,8 @@ package release
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	imagev1 "github.com/openshift/api/image/v1"
@@ -20,28 +22,18 @@ const (
 )
 
 // extract returns the payload's image references, from the content-addressed
-// ConfigMap an extract pod wrote. A ConfigMap that exists is used as it is:
-// it is immutable and named by the payload's digest, so it can only hold
-// that payload's references.
-func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string) (*imagev1.ImageStream, error) {
+// ConfigMap an extract pod wrote. The digest of its data is checked against
+// the payload record (recorded there by the first process that read it), so
+// a ConfigMap that was replaced by other content is refused. A ConfigMap
+// that is missing although its pod succeeded (it was deleted) is extracted
+// again: the Succeeded pod is deleted with a UID precondition, so exactly one
+// process replaces it, and run again.
+func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string, claim *payloadClaim) (*imagev1.ImageStream, error) {
 	s.observe(Progress{Stage: "extract", Total: 1})
-	name := contentName("release-images-"+s.config.Name, payload)
-	cm := &corev1.ConfigMap{}
-	err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: name}, cm)
-	if apierrors.IsNotFound(err) {
-		if err := s.ensureCredentials(ctx, namespace); err != nil {
-			return nil, err
-		}
-		if _, err := s.runPod(ctx, s.extractPod(namespace, name, cli, payload), "extract"); err != nil {
-			return nil, err
-		}
-		err = s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: name}, cm)
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("pod %s/%s succeeded but did not write ConfigMap %s", namespace, name, name)
-		}
-	}
+	name := ExtractName(s.config.Name, payload)
+	cm, err := s.extractedConfigMap(ctx, namespace, name, cli, payload)
 	if err != nil {
-		return nil, fmt.Errorf("could not read ConfigMap %s/%s: %w", namespace, name, err)
+		return nil, err
 	}
 	s.record("ConfigMap", cm)
 	if got := cm.Annotations[SourceAnnotation]; got != payload {
@@ -51,6 +43,10 @@ func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload
 	if !ok {
 		return nil, fmt.Errorf("ConfigMap %s/%s has no %s key", namespace, name, ImageReferencesKey)
 	}
+	sum := sha256.Sum256([]byte(data))
+	if err := claim.recordConfigMap(ctx, name, hex.EncodeToString(sum[:])); err != nil {
+		return nil, err
+	}
 	references, err := DecodeImageReferences([]byte(data))
 	if err != nil {
 		return nil, fmt.Errorf("ConfigMap %s/%s: %w", namespace, name, err)
@@ -59,4 +55,43 @@ func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload
 		return nil, err
 	}
 	return references, nil
+}
+
+// extractAttempts bounds how often a ConfigMap that vanished after its pod
+// succeeded is extracted again within one run.
+const extractAttempts = 2
+
+// extractedConfigMap reads the ConfigMap, running the extract pod when there
+// is none.
+func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, name, cli, payload string) (*corev1.ConfigMap, error) {
+	key := ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: name}
+	for attempt := 0; ; attempt++ {
+		cm := &corev1.ConfigMap{}
+		err := s.client.Get(ctx, key, cm)
+		switch {
+		case err == nil:
+			return cm, nil
+		case !apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("could not read ConfigMap %s/%s: %w", namespace, name, err)
+		case attempt == extractAttempts:
+			return nil, fmt.Errorf("the extract pod %s/%s succeeded %d times but ConfigMap %s is not there", namespace, name, attempt, name)
+		}
+		if err := s.ensureCredentials(ctx, namespace); err != nil {
+			return nil, err
+		}
+		pod, err := s.runPod(ctx, s.extractPod(namespace, name, cli, payload), "extract")
+		if err != nil {
+			return nil, err
+		}
+		if err := s.client.Get(ctx, key, cm); err == nil {
+			return cm, nil
+		} else if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("could not read ConfigMap %s/%s: %w", namespace, name, err)
+		}
+		s.log.WithField("pod", pod.Name).Warnf("ConfigMap %s is gone although its pod succeeded; extracting again", name)
+		err = s.client.Delete(ctx, pod, ctrlruntimeclient.Preconditions{UID: &pod.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return nil, fmt.Errorf("could not delete pod %s/%s to extract again: %w", namespace, pod.Name, err)
+		}
+	}
 }

@@ -262,8 +262,8 @@ func TestCancelledProcessDeletesNothing(t *testing.T) {
 	// The cancelled process creates the pod of the stage and is cancelled
 	// once it sees that pod Running; the others start when it has created
 	// the pod, adopt it and must all succeed.
-	for _, stage := range []string{"cli", "extract"} {
-		t.Run(stage, func(t *testing.T) {
+	for _, stage := range []Stage{StageCLI, StageExtract} {
+		t.Run(string(stage), func(t *testing.T) {
 			env := newTestEnv(t, faultImages, "latest")
 			const others = 4
 			cancelled := "cancelled"

@@ -9,6 +9,9 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
@@ -57,6 +60,10 @@ type Config struct {
 	StallTimeout time.Duration
 	// PodFailures is how many Failed pods are replaced before giving up.
 	PodFailures int
+	// ClaimDuration is how long the records the step keeps on the cluster
+	// (docs/records.md) stay valid after their holder's last renewal: the
+	// longest a process that died can hold the others up.
+	ClaimDuration time.Duration
 	// Observe, when set, is called on every step of progress.
 	Observe func(Progress)
 	// Log is the logger; logrus's standard logger by default.
@@ -66,8 +73,7 @@ type Config struct {
 // Progress is what the step reports as it goes.
 type Progress struct {
 	Release string
-	// Stage is one of "release", "cli", "extract", "merge", "images", "done".
-	Stage string
+	Stage   Stage
 	// Imported and Total count the tags of the stream being waited for.
 	Imported, Total int
 	// Pod and PodPhase name the pod being waited for, if any; PodCreated is
@@ -79,6 +85,52 @@ type Progress struct {
 	// Retriggered names the tags whose failed import this process has just
 	// re-triggered.
 	Retriggered []string
+}
+
+// Stage is where a run of the step is. The stages come in the order of the
+// constants below; Before compares two of them.
+type Stage string
+
+const (
+	// StageRelease imports the payload into release:<name>.
+	StageRelease Stage = "release"
+	// StageCLI finds the CLI image (a pod asks the payload).
+	StageCLI Stage = "cli"
+	// StageExtract reads the payload's image references (a pod extracts them).
+	StageExtract Stage = "extract"
+	// StageMerge applies the payload's tags to the stable stream.
+	StageMerge Stage = "merge"
+	// StageImages waits until every payload tag is imported.
+	StageImages Stage = "images"
+	// StageDone: the release is imported.
+	StageDone Stage = "done"
+)
+
+var stageOrder = map[Stage]int{StageRelease: 1, StageCLI: 2, StageExtract: 3, StageMerge: 4, StageImages: 5, StageDone: 6}
+
+// Before reports whether s comes before other in a run; an unknown or empty
+// stage comes before every known one.
+func (s Stage) Before(other Stage) bool { return stageOrder[s] < stageOrder[other] }
+
+// CLIPodName and ExtractName are the names of the content-addressed objects
+// the step creates for release name and its payload (by digest): the pod
+// that finds the CLI image, and the extract pod with the ConfigMap it writes.
+func CLIPodName(name, payload string) string {
+	return contentName("release-images-"+name+"-cli", payload)
+}
+
+// ExtractName is the name of the extract pod and of its ConfigMap.
+func ExtractName(name, payload string) string {
+	return contentName("release-images-"+name, payload)
+}
+
+// NewScheme returns a scheme with every kind the step reads or writes: core,
+// RBAC and coordination from client-go, and image.openshift.io/v1.
+func NewScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(imagev1.Install(scheme))
+	return scheme
 }
 
 // Defaults.
@@ -108,6 +160,8 @@ type importReleaseStep struct {
 	// originalPullSpec is ORIGINAL_RELEASE_IMAGE_<NAME>: the pull spec the
 	// source resolved to when the run asked it.
 	originalPullSpec string
+	// started is when the current run started.
+	started time.Time
 }
 
 // ImportReleaseStep returns the import_release step for one release.
@@ -127,6 +181,9 @@ func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpe
 	}
 	if config.PodFailures == 0 {
 		config.PodFailures = DefaultPodFailures
+	}
+	if config.ClaimDuration == 0 {
+		config.ClaimDuration = imagestreams.DefaultClaimDuration
 	}
 	log := config.Log
 	if log == nil {

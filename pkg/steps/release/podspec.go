@@ -30,7 +30,7 @@ const (
 // ci-operator's step does. The name carries a hash of the payload digest
 // the step imported, and checkPinned rejects a pod that ran another one.
 func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
-	pod := s.pod(namespace, contentName("release-images-"+s.config.Name+"-cli", payload), "cli", payload)
+	pod := s.pod(namespace, CLIPodName(s.config.Name, payload), "cli", payload)
 	pod.Spec.Containers = []corev1.Container{{
 		Name:  "release",
 		Image: api.ReleaseImageStream + ":" + s.config.Name,

@@ -32,7 +32,7 @@ func TestCLIPodRunsTheReleaseTagAsTheDefaultAccount(t *testing.T) {
 			pod := specStep(pullSecret).cliPod("ci-op-x", testPayload)
 			want := &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{
-					Name:        contentName("release-images-latest-cli", testPayload),
+					Name:        CLIPodName("latest", testPayload),
 					Namespace:   "ci-op-x",
 					Labels:      map[string]string{api.ReleaseLabel: "latest", "ci.openshift.io/release-role": "cli"},
 					Annotations: map[string]string{PayloadAnnotation: testPayload},

@@ -1,0 +1,115 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
+)
+
+// apiserver is the control plane the package's tests share.
+var apiserver struct {
+	config  *rest.Config
+	etcdURL *url.URL
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test-integration`, which installs kube-apiserver and etcd")
+		return 1
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("testdata")},
+		ErrorIfCRDPathMissing: true,
+	}
+	env.ControlPlane.GetAPIServer().Configure().Set("watch-cache", "false")
+	config, err := env.Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "could not start kube-apiserver and etcd: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "could not stop kube-apiserver and etcd: %v\n", err)
+		}
+	}()
+	apiserver.config = config
+	apiserver.etcdURL = env.ControlPlane.Etcd.URL
+	return m.Run()
+}
+
+// newClient is a client of the shared apiserver with the fake's scheme.
+func newClient(t *testing.T) ctrlruntimeclient.WithWatch {
+	t.Helper()
+	client, err := ctrlruntimeclient.NewWithWatch(apiserver.config, ctrlruntimeclient.Options{Scheme: fakeopenshift.NewScheme()})
+	if err != nil {
+		t.Fatalf("could not create a client: %v", err)
+	}
+	return client
+}
+
+// newNamespace creates a namespace for one test.
+func newNamespace(t *testing.T, client ctrlruntimeclient.Client) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
+	if err := client.Create(t.Context(), ns); err != nil {
+		t.Fatalf("could not create a namespace: %v", err)
+	}
+	return ns.Name
+}
+
+// compactEtcd compacts etcd's history up to its current revision, through
+// etcd's JSON gateway, so that any older resourceVersion has expired.
+func compactEtcd(t *testing.T) {
+	t.Helper()
+	var status struct {
+		Header struct {
+			Revision string `json:"revision"`
+		} `json:"header"`
+	}
+	// Any range request answers with the current revision.
+	etcdPost(t, "/v3/kv/range", map[string]any{"key": "AA==", "limit": 1}, &status)
+	if status.Header.Revision == "" {
+		t.Fatal("etcd did not report its revision")
+	}
+	etcdPost(t, "/v3/kv/compaction", map[string]any{"revision": status.Header.Revision, "physical": true}, nil)
+}
+
+func etcdPost(t *testing.T, path string, body, into any) {
+	t.Helper()
+	data, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(apiserver.etcdURL.String()+path, "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("etcd %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("etcd %s: %s", path, resp.Status)
+	}
+	if into != nil {
+		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+			t.Fatalf("etcd %s: %v", path, err)
+		}
+	}
+}

@@ -26,7 +26,10 @@ import (
 //	    prints the payload's cli image pull spec, no trailing newline
 //	oc adm release extract --from=PULLSPEC --file=image-references [--registry-config=FILE]
 //	    prints the payload's image-references (an image.openshift.io/v1
-//	    ImageStream, indented JSON), as the real command does
+//	    ImageStream, indented JSON), as the real command does; a payload in
+//	    a private repository needs FILE: a docker config in a secret volume
+//	    the container mounts (e.g. the pull secret at /pull, FILE
+//	    /pull/.dockerconfigjson), else it fails as oc does, unauthorized
 //	oc create configmap NAME --from-file=KEY=FILE --dry-run=client -o json
 //	    prints the ConfigMap
 //	oc patch --local --type=merge -f FILE -o json -p PATCH
@@ -263,4 +266,32 @@ func splitWords(line string) ([]string, error) {
 		return nil, fmt.Errorf("empty line")
 	}
 	return words, nil
+}
+
+// registryConfig reads the logins of a docker config file that a secret
+// volume of the pod provides; none when file is empty or not such a file.
+func (s *shell) registryConfig(file string) registry.Credentials {
+	if file == "" || len(s.pod.Spec.Containers) == 0 {
+		return nil
+	}
+	for _, mount := range s.pod.Spec.Containers[0].VolumeMounts {
+		key, ok := strings.CutPrefix(file, strings.TrimSuffix(mount.MountPath, "/")+"/")
+		if !ok {
+			continue
+		}
+		for _, v := range s.pod.Spec.Volumes {
+			if v.Name != mount.Name || v.Secret == nil {
+				continue
+			}
+			secret, _ := s.cluster.store.get(objectKey{gvk: corev1.SchemeGroupVersion.WithKind("Secret"), namespace: s.pod.Namespace, name: v.Secret.SecretName}).(*corev1.Secret)
+			if secret == nil {
+				return nil
+			}
+			// The file holds the secret's key as it is, whatever the
+			// secret's type: read it as a docker config.
+			asConfig := &corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: secret.Data[key]}}
+			return dockerAuths(asConfig)
+		}
+	}
+	return nil
 }

@@ -44,9 +44,10 @@ type Event struct {
 }
 
 type options struct {
-	maxFailures int
-	stall       time.Duration
-	observe     func(Event)
+	maxFailures  int
+	stall        time.Duration
+	observe      func(Event)
+	beforeCreate func(context.Context) error
 }
 
 // Option configures Run.
@@ -60,6 +61,14 @@ func WithStallTimeout(d time.Duration) Option { return func(o *options) { o.stal
 
 // WithObserver calls f on every change of the pod this process sees.
 func WithObserver(f func(Event)) Option { return func(o *options) { o.observe = f } }
+
+// WithBeforeCreate calls f each time this process is about to create the
+// pod, i.e. found no pod of its name: what only the pod's creator needs
+// (e.g. its service account) goes there, so that processes that adopt the
+// pod send no write for it. An error from f is Run's error.
+func WithBeforeCreate(f func(context.Context) error) Option {
+	return func(o *options) { o.beforeCreate = f }
+}
 
 // FailedError says that the pod failed more often than allowed.
 type FailedError struct {
@@ -111,6 +120,11 @@ type runner struct {
 
 // ensure creates the pod or adopts the one that exists.
 func (r *runner) ensure(ctx context.Context) error {
+	if r.opts.beforeCreate != nil {
+		if err := r.opts.beforeCreate(ctx); err != nil {
+			return err
+		}
+	}
 	var pod *corev1.Pod
 	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
 		// A fresh copy each time: a client may have filled in the last one
@@ -136,17 +150,14 @@ func (r *runner) notify(ev Event) {
 }
 
 func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
-	if err := r.ensure(ctx); err != nil {
-		return nil, err
-	}
 	for vanished := 0; ; {
 		done, err := r.watchOnce(ctx)
 		if err != nil || done != nil {
 			return done, err
 		}
-		// A listing served from a watch cache may not show a pod that was
-		// just created: back off before creating it again, so that such a
-		// listing does not turn into a tight create/list loop.
+		// The pod vanished while it was watched: back off before creating it
+		// again, so that a pod deleted over and over does not turn into a
+		// tight create/list loop.
 		if r.missing {
 			vanished++
 			if err := apiretry.Sleep(ctx, min(10*time.Millisecond<<min(vanished, 8), 2*time.Second)); err != nil {
@@ -154,10 +165,6 @@ func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
 			}
 		} else {
 			vanished = 0
-		}
-		// The pod failed and was replaced, or vanished: watch the new one.
-		if err := r.ensure(ctx); err != nil {
-			return nil, err
 		}
 	}
 }
@@ -205,10 +212,12 @@ func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
 	var missing bool
 	var last *corev1.Pod
 	precondition := func(store cache.Store) (bool, error) {
-		// The pod was deleted before the first listing: re-create it.
+		// Create the pod only when the listing does not show it: a process
+		// that finds it running or finished sends no write. A listing that
+		// is behind costs an AlreadyExists, and the watch, which starts
+		// where the listing ended, brings the pod.
 		if _, exists, err := store.GetByKey(r.desired.Namespace + "/" + r.desired.Name); err == nil && !exists {
-			missing = true
-			return true, nil
+			return false, r.ensure(ctx)
 		}
 		return false, nil
 	}

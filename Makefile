@@ -11,7 +11,8 @@ LDFLAGS := -X github.com/ci-operator-plugins/import-release/cmd/import-release/i
 # Packages whose tests run in `make test`; slow suites have their own targets.
 TEST_PKGS ?= ./...
 TEST_FLAGS ?= -race -count=1
-BENCH_FLAGS ?= -run='^$$' -bench=. -benchmem -count=1
+# Flags of hack/benchtable, e.g. BENCH_FLAGS='-pairs=5 -shards=1,16'.
+BENCH_FLAGS ?= -pairs=3
 
 .DEFAULT_GOAL := help
 
@@ -38,10 +39,10 @@ test-integration:
 	[[ $$(dirname "$$kube_apiserver") == $$(dirname "$$etcd") ]] && \
 	KUBEBUILDER_ASSETS=$$(dirname "$$kube_apiserver") $(GO) test -tags integration $(TEST_FLAGS) ./test/integration/...
 
-## bench: run the benchmarks (N shards against one shard, as ratios within one run)
+## bench: measure N shards against one shard; one table on stdout, the chart in _output/bench.png
 .PHONY: bench
 bench:
-	$(GO) test $(BENCH_FLAGS) ./...
+	$(GO) run ./hack/benchtable -chart=_output/bench.png $(BENCH_FLAGS)
 
 ## verify: run every verify-* target; fails if any of them fails
 .PHONY: verify

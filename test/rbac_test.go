@@ -71,9 +71,10 @@ func TestRoleAllowsExactlyWhatTheStepDoes(t *testing.T) {
 	defer cluster.Stop()
 	rel := cluster.Registry().AddRelease("4.18.0-0.nightly-2026-11-20-000000", registry.WithImages(20))
 	cluster.InjectPodFault(fakeopenshift.PodFault{NamePrefix: "release-images-latest-cli", Action: fakeopenshift.PodFail, Times: 1})
-	// A component that cannot be imported makes the step re-trigger its
-	// import and then fail, after every other request was made.
-	cluster.Registry().AddFault(registry.FaultRule{PullSpec: rel.Tags[3].PullSpec, Permanent: registry.ReasonNotFound})
+	// A component whose registry keeps failing (a transient reason that does
+	// not clear) makes the step re-trigger its import and then fail, after
+	// every other request was made.
+	cluster.Registry().AddFault(registry.FaultRule{PullSpec: rel.Tags[3].PullSpec, Permanent: registry.ReasonInternalError})
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
 	jobSpec := &api.JobSpec{}

@@ -46,7 +46,7 @@ func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, p
 		return "", fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
 	}
 	if cliPayload(is) != payload {
-		pod, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli")
+		pod, _, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli")
 		if err != nil {
 			return "", err
 		}
@@ -141,15 +141,17 @@ func (s *importReleaseStep) resources(role string) corev1.ResourceRequirements {
 }
 
 // runPod runs a content-addressed pod to completion, created by whichever
-// process is first and adopted by the rest.
-func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage) (*corev1.Pod, error) {
+// process is first and adopted by the rest; created says whether this
+// process created it.
+func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage) (done *corev1.Pod, created bool, err error) {
 	log := s.log.WithField("pod", pod.Name)
-	done, err := pods.Run(ctx, s.client, pod,
+	done, err = pods.Run(ctx, s.client, pod,
 		pods.WithMaxFailures(s.config.PodFailures),
 		pods.WithStallTimeout(s.config.StallTimeout),
 		pods.WithObserver(func(ev pods.Event) {
 			switch {
 			case ev.Created:
+				created = true
 				log.Infof("Created pod %s", pod.Name)
 			case ev.Replaced:
 				log.Warnf("Pod %s failed; replacing it", pod.Name)
@@ -159,8 +161,8 @@ func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage S
 			s.observe(Progress{Stage: stage, Pod: pod.Name, PodPhase: ev.Phase, PodCreated: ev.Created})
 		}))
 	if err != nil {
-		return nil, err
+		return nil, created, err
 	}
 	s.record("Pod", done)
-	return done, nil
+	return done, created, nil
 }

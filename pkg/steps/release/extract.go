@@ -34,31 +34,32 @@ const (
 // a ConfigMap that was replaced by other content is refused. A ConfigMap
 // that is missing although its pod succeeded (it was deleted) is extracted
 // again: the Succeeded pod is deleted with a UID precondition, so exactly one
-// process replaces it, and run again.
-func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string, claim *payloadClaim) (*imagev1.ImageStream, error) {
+// process replaces it, and run again. The process that created the extract
+// pod is the merger: it records the digest and merges; the others follow.
+func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string, claim *payloadClaim) (*imagev1.ImageStream, bool, error) {
 	s.observe(Progress{Stage: "extract", Total: 1})
 	name := ExtractName(s.config.Name, payload)
-	cm, err := s.extractedConfigMap(ctx, namespace, name, cli, payload)
+	cm, merger, err := s.extractedConfigMap(ctx, namespace, name, cli, payload)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.record("ConfigMap", cm)
 	if got := cm.Annotations[SourceAnnotation]; got != payload {
-		return nil, fmt.Errorf("ConfigMap %s/%s holds the references of %q, not of %q", namespace, name, got, payload)
+		return nil, false, fmt.Errorf("ConfigMap %s/%s holds the references of %q, not of %q", namespace, name, got, payload)
 	}
 	data, ok := cm.Data[ImageReferencesKey]
 	if !ok {
-		return nil, fmt.Errorf("ConfigMap %s/%s has no %s key", namespace, name, ImageReferencesKey)
+		return nil, false, fmt.Errorf("ConfigMap %s/%s has no %s key", namespace, name, ImageReferencesKey)
 	}
 	sum := sha256.Sum256([]byte(data))
-	if err := claim.recordConfigMap(ctx, name, hex.EncodeToString(sum[:])); err != nil {
-		return nil, err
+	if err := claim.recordConfigMap(ctx, name, hex.EncodeToString(sum[:]), merger); err != nil {
+		return nil, false, err
 	}
 	references, err := DecodeImageReferences([]byte(data))
 	if err != nil {
-		return nil, fmt.Errorf("ConfigMap %s/%s: %w", namespace, name, err)
+		return nil, false, fmt.Errorf("ConfigMap %s/%s: %w", namespace, name, err)
 	}
-	return references, nil
+	return references, merger, nil
 }
 
 // extractAttempts bounds how often a ConfigMap that vanished after its pod
@@ -66,36 +67,37 @@ func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload
 const extractAttempts = 2
 
 // extractedConfigMap reads the ConfigMap, running the extract pod when there
-// is none.
-func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, name, cli, payload string) (*corev1.ConfigMap, error) {
+// is none; created says whether this process created the pod.
+func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, name, cli, payload string) (cm *corev1.ConfigMap, created bool, err error) {
 	key := ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: name}
 	for attempt := 0; ; attempt++ {
-		cm := &corev1.ConfigMap{}
+		cm = &corev1.ConfigMap{}
 		err := s.client.Get(ctx, key, cm)
 		switch {
 		case err == nil:
-			return cm, nil
+			return cm, created, nil
 		case !apierrors.IsNotFound(err):
-			return nil, fmt.Errorf("could not read ConfigMap %s/%s: %w", namespace, name, err)
+			return nil, created, fmt.Errorf("could not read ConfigMap %s/%s: %w", namespace, name, err)
 		case attempt == extractAttempts:
-			return nil, fmt.Errorf("the extract pod %s/%s succeeded %d times but ConfigMap %s is not there", namespace, name, attempt, name)
+			return nil, created, fmt.Errorf("the extract pod %s/%s succeeded %d times but ConfigMap %s is not there", namespace, name, attempt, name)
 		}
 		if err := s.ensureServiceAccount(ctx, namespace); err != nil {
-			return nil, err
+			return nil, created, err
 		}
-		pod, err := s.runPod(ctx, s.extractPod(namespace, name, cli, payload), "extract")
+		pod, mine, err := s.runPod(ctx, s.extractPod(namespace, name, cli, payload), "extract")
+		created = created || mine
 		if err != nil {
-			return nil, err
+			return nil, created, err
 		}
 		if err := s.client.Get(ctx, key, cm); err == nil {
-			return cm, nil
+			return cm, created, nil
 		} else if !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("could not read ConfigMap %s/%s: %w", namespace, name, err)
+			return nil, created, fmt.Errorf("could not read ConfigMap %s/%s: %w", namespace, name, err)
 		}
 		s.log.WithField("pod", pod.Name).Warnf("ConfigMap %s is gone although its pod succeeded; extracting again", name)
 		err = s.client.Delete(ctx, pod, ctrlruntimeclient.Preconditions{UID: &pod.UID})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return nil, fmt.Errorf("could not delete pod %s/%s to extract again: %w", namespace, pod.Name, err)
+			return nil, created, fmt.Errorf("could not delete pod %s/%s to extract again: %w", namespace, pod.Name, err)
 		}
 	}
 }

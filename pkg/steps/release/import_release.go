@@ -16,6 +16,7 @@ import (
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // Config is what ci-operator passes to the step.
@@ -179,8 +180,9 @@ func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpe
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
 	return &importReleaseStep{
-		config:  config,
-		client:  client,
+		config: config,
+		// Every request the step makes is retried by the one policy.
+		client:  apiretry.NewClient(client, apiretry.DefaultBackoff),
 		jobSpec: jobSpec,
 		log:     log.WithField("release", config.Name),
 		objects: map[string]ctrlruntimeclient.Object{},
@@ -203,6 +205,9 @@ func (s *importReleaseStep) Inputs() (api.InputDefinition, error) {
 func (s *importReleaseStep) Validate() error {
 	if s.config.Name == "" {
 		return fmt.Errorf("the release name is empty")
+	}
+	if err := validateReleaseName(s.config.Name); err != nil {
+		return err
 	}
 	if s.config.Source == nil {
 		return fmt.Errorf("release %s has no source", s.config.Name)

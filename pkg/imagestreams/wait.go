@@ -214,21 +214,7 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 		return last, fatal
 	}
 	if stalled && ctx.Err() == nil {
-		imported := 0
-		var waiting []TagState
-		for _, st := range states {
-			if st.Phase == Imported {
-				imported++
-			} else {
-				waiting = append(waiting, st)
-			}
-		}
-		if states == nil {
-			for _, tag := range w.tags {
-				waiting = append(waiting, TagState{Tag: tag, Phase: Missing})
-			}
-		}
-		return last, &StalledError{Namespace: w.namespace, Stream: w.stream, Timeout: w.opts.stall, Imported: imported, Total: len(w.tags), Waiting: waiting}
+		return last, w.stalledError(states)
 	}
 	if ctx.Err() != nil {
 		return last, fmt.Errorf("stopped waiting for imports into %s/%s: %w", w.namespace, w.stream, ctx.Err())
@@ -237,6 +223,25 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 		return last, err
 	}
 	return last, fmt.Errorf("could not watch %s/%s: %w", w.namespace, w.stream, err)
+}
+
+// stalledError says what the wait was waiting for when it stalled.
+func (w *waiter) stalledError(states []TagState) *StalledError {
+	imported := 0
+	var waiting []TagState
+	for _, st := range states {
+		if st.Phase == Imported {
+			imported++
+		} else {
+			waiting = append(waiting, st)
+		}
+	}
+	if states == nil {
+		for _, tag := range w.tags {
+			waiting = append(waiting, TagState{Tag: tag, Phase: Missing})
+		}
+	}
+	return &StalledError{Namespace: w.namespace, Stream: w.stream, Timeout: w.opts.stall, Imported: imported, Total: len(w.tags), Waiting: waiting}
 }
 
 // watchdog cancels the wait when nothing progresses for the stall timeout.

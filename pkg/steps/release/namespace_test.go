@@ -14,6 +14,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
@@ -417,4 +418,67 @@ func TestTwoPayloadsUnderOneName(t *testing.T) {
 	if conflicts == 0 || takeovers == 0 {
 		t.Errorf("the trials produced %d conflicts and %d takeovers; want both", conflicts, takeovers)
 	}
+}
+
+// killBeforeMerge is a process that dies just before it sends the payload
+// merge: the merge and every later request fail.
+type killBeforeMerge struct {
+	deadClient
+	kill func()
+}
+
+func (c *killBeforeMerge) Apply(ctx context.Context, ac runtime.ApplyConfiguration, opts ...ctrlruntimeclient.ApplyOption) error {
+	o := ctrlruntimeclient.ApplyOptions{}
+	o.ApplyOptions(opts)
+	if o.FieldManager == imagestreams.ManagerPayload {
+		c.kill()
+	}
+	if c.dead() {
+		return errors.New("connection refused")
+	}
+	return c.deadClient.Apply(ctx, ac, opts...)
+}
+
+func TestTheOthersMergeWhenTheMergerDies(t *testing.T) {
+	const claimDuration = 2 * time.Second
+	env := newTestEnv(t, faultImages, "latest")
+	var mu sync.Mutex
+	dead := false
+	isDead := func() bool { mu.Lock(); defer mu.Unlock(); return dead }
+	client := &killBeforeMerge{deadClient: deadClient{WithWatch: env.cluster.Client("merger"), dead: isDead}, kill: func() { mu.Lock(); dead = true; mu.Unlock() }}
+	extracting := make(chan struct{})
+	var once sync.Once
+	jobSpec := &api.JobSpec{}
+	jobSpec.SetNamespace(testNamespace)
+	merger := ImportReleaseStep(Config{Name: "latest", Source: NewFixedSource(env.releases["latest"].PullSpec), RetryDelay: 20 * time.Millisecond,
+		StallTimeout: 20 * time.Second, ClaimDuration: claimDuration, Log: quietLog(),
+		Observe: func(p Progress) {
+			if p.Stage == StageExtract && p.PodCreated {
+				once.Do(func() { close(extracting) })
+			}
+		}}, client, jobSpec)
+	var mergerErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { mergerErr = merger.Run(t.Context()) })
+	select {
+	case <-extracting:
+	case <-time.After(time.Minute):
+		t.Fatal("the first process never created the extract pod")
+	}
+	start := time.Now()
+	requireNoErrors(t, runProcesses(t, env, 4, "latest", func(c *Config) { c.ClaimDuration = claimDuration }))
+	elapsed := time.Since(start)
+	wg.Wait()
+	if mergerErr == nil || !isDead() {
+		t.Fatalf("the merger did not die before its merge: %v", mergerErr)
+	}
+	// Bounded by the takeover time (the claim duration here) and the
+	// imports, far below the stall timeout.
+	if elapsed > 10*time.Second {
+		t.Errorf("the others took %s after the merger died, want about the takeover time %s", elapsed, claimDuration)
+	}
+	if got := env.cluster.Stats().AppliesBy("ImageStream", imagestreams.ManagerPayload, isShard); got < 1 {
+		t.Errorf("no follower merged")
+	}
+	assertImported(t, env, "latest", nil)
 }

@@ -52,6 +52,13 @@ const PayloadRecordAnnotation = "ci.openshift.io/import-release-payload"
 // PayloadLeaseName is the name of the payload record of release name.
 func PayloadLeaseName(name string) string { return "import-release-payload-" + name }
 
+// DefaultPayloadClaimDuration is the shortest duration of a payload record:
+// processes of a payload that all died hold the release name that long after
+// the last renewal. It is longer than a re-trigger claim's because nobody
+// waits on it in the common case (a newer payload arrives after the old one
+// completed), and its renewals are writes that come with the length of a run.
+const DefaultPayloadClaimDuration = 5 * time.Minute
+
 // Payload record states.
 const (
 	payloadImporting = "importing"
@@ -121,7 +128,7 @@ func (s *importReleaseStep) claimPayload(ctx context.Context, namespace, payload
 		store:    imagestreams.LeaseStore{Client: s.client, Key: ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: PayloadLeaseName(s.config.Name)}},
 		release:  s.config.Name,
 		payload:  payload,
-		duration: s.config.ClaimDuration,
+		duration: max(s.config.ClaimDuration, DefaultPayloadClaimDuration),
 		clock:    time.Now,
 	}
 	err := onConflict(ctx, func() error { return c.take(ctx) })

@@ -6,12 +6,13 @@ SHELL := /usr/bin/env bash -o pipefail
 
 GO ?= go
 BIN_DIR := $(CURDIR)/_output/bin
-GOLANGCI_LINT_VERSION := v2.15.0
-GOLANGCI_LINT := $(BIN_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/ci-operator-plugins/import-release/cmd/import-release/internal/command.Version=$(VERSION)
 # Packages whose tests run in `make test`; slow suites have their own targets.
 TEST_PKGS ?= ./...
 TEST_FLAGS ?= -race -count=1
-BENCH_FLAGS ?= -run='^$$' -bench=. -benchmem -count=1
+# Flags of hack/benchtable, e.g. BENCH_FLAGS='-pairs=5 -shards=1,16'.
+BENCH_FLAGS ?= -pairs=3
 
 .DEFAULT_GOAL := help
 
@@ -19,7 +20,7 @@ BENCH_FLAGS ?= -run='^$$' -bench=. -benchmem -count=1
 .PHONY: build
 build:
 	$(GO) build ./...
-	$(GO) build -o $(BIN_DIR)/import-release ./cmd/import-release
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN_DIR)/import-release ./cmd/import-release
 
 ## run: import the releases initial and latest with 16 shards on the embedded fake OpenShift
 .PHONY: run
@@ -38,16 +39,16 @@ test-integration:
 	[[ $$(dirname "$$kube_apiserver") == $$(dirname "$$etcd") ]] && \
 	KUBEBUILDER_ASSETS=$$(dirname "$$kube_apiserver") $(GO) test -tags integration $(TEST_FLAGS) ./test/integration/...
 
-## bench: run the benchmarks (N shards against one shard, as ratios within one run)
+## bench: measure N shards against one shard; one table on stdout, the chart in _output/bench.png
 .PHONY: bench
 bench:
-	$(GO) test $(BENCH_FLAGS) ./...
+	$(GO) run ./hack/benchtable -chart=_output/bench.png $(BENCH_FLAGS)
 
 ## verify: run every verify-* target; fails if any of them fails
 .PHONY: verify
 verify:
 	@failed=(); \
-	for target in verify-gofmt verify-govet verify-lint verify-vendor; do \
+	for target in verify-gofmt verify-govet verify-deps verify-lint verify-vendor; do \
 		echo "==> $$target"; \
 		$(MAKE) --no-print-directory $$target || failed+=("$$target"); \
 	done; \
@@ -56,27 +57,26 @@ verify:
 ## verify-gofmt: fail if any Go file outside vendor/ is not gofmt'ed
 .PHONY: verify-gofmt
 verify-gofmt:
-	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' | grep -v '^vendor/')); \
-	if [ -n "$$out" ]; then echo "gofmt needed for:"; echo "$$out"; exit 1; fi
+	hack/verify-gofmt.sh
 
 ## verify-govet: run go vet on every package
 .PHONY: verify-govet
 verify-govet:
 	$(GO) vet ./...
 
-## verify-lint: run golangci-lint (pinned, installed into _output/bin)
+## verify-deps: fail if the command's real-cluster path imports the fake cluster, or anything imports ci-tools
+.PHONY: verify-deps
+verify-deps:
+	hack/verify-deps.sh
+
+## verify-lint: run golangci-lint (pinned in hack/install-golangci-lint.sh, installed into _output/bin)
 .PHONY: verify-lint
-verify-lint: $(GOLANGCI_LINT)
-	$(GOLANGCI_LINT) run ./...
+verify-lint:
+	hack/verify-lint.sh
 
 ## lint: alias of verify-lint
 .PHONY: lint
 lint: verify-lint
-
-$(GOLANGCI_LINT):
-	@mkdir -p $(BIN_DIR)
-	GOBIN=$(BIN_DIR) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
-	mv $(BIN_DIR)/golangci-lint $(GOLANGCI_LINT)
 
 ## vendor: tidy go.mod and re-create vendor/
 .PHONY: vendor
@@ -87,9 +87,8 @@ vendor:
 
 ## verify-vendor: re-vendor in place and fail on any difference, untracked files included
 .PHONY: verify-vendor
-verify-vendor: vendor
-	@status=$$(git status --porcelain --untracked-files=all -- go.mod go.sum vendor); \
-	if [ -n "$$status" ]; then echo "vendor/ is out of date; run 'make vendor' and commit:"; echo "$$status" | head -20; exit 1; fi
+verify-vendor:
+	hack/verify-vendor.sh
 
 ## clean: remove build output
 .PHONY: clean

@@ -35,19 +35,6 @@ func (e *environment) RetryDelay() time.Duration { return 50 * time.Millisecond 
 // name in order: an upgrade job's initial release is older than its latest.
 var payloadVersions = []string{"4.18.0-0.nightly-2026-11-20-000000", "4.19.0-0.nightly-2026-11-21-000000"}
 
-// embeddedLatency is a real cluster's profile divided by a hundred: API
-// requests ~10ms, an import ~1s plus ~100ms per image, pods ~10s to start
-// and ~20s to run. A run of a 190-image payload takes about a second.
-var embeddedLatency = fakeopenshift.Latency{
-	API:             100 * time.Microsecond,
-	ImportBase:      10 * time.Millisecond,
-	ImportPerImage:  time.Millisecond,
-	ImportRetryBase: time.Millisecond,
-	ImportRetryMax:  500 * time.Millisecond,
-	PodStart:        100 * time.Millisecond,
-	PodRun:          200 * time.Millisecond,
-}
-
 // prepareEmbedded, when set (by tests), changes the embedded cluster before
 // the import runs, e.g. to inject faults.
 var prepareEmbedded func(env *environment)
@@ -58,7 +45,7 @@ func newEmbedded(ctx context.Context, o *command.Options) (command.Environment, 
 	if err := checkEmbeddedFrom(o); err != nil {
 		return nil, err
 	}
-	cluster := fakeopenshift.New(ctx, fakeopenshift.WithLatency(embeddedLatency))
+	cluster := fakeopenshift.New(ctx, fakeopenshift.WithLatency(fakeopenshift.EmbeddedLatency))
 	env := &environment{cluster: cluster, releases: map[string]*registry.Release{}}
 	for i, name := range o.Names {
 		version := fmt.Sprintf("4.%d.0-0.nightly-2026-11-20-%06d", 18+i, i)

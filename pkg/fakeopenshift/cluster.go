@@ -33,6 +33,10 @@ type Options struct {
 	ImportWorkers int
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// Seed seeds the random source of probabilistic faults.
+	Seed uint64
+	// Objects are stored before the controllers start (see WithObjects).
+	Objects []ctrlruntimeclient.Object
 }
 
 // Option changes Options.
@@ -96,11 +100,14 @@ func New(ctx context.Context, opts ...Option) *Cluster {
 		store:         newStore(o.WatchHistory, o.Now),
 		types:         newTypeConverter(scheme),
 		registry:      o.Registry,
-		faults:        &faults{},
+		faults:        newFaults(o.Seed, o.Now),
 		stats:         newStats(),
 		fieldManagers: map[string]*managedfields.FieldManager{},
 		ctx:           ctx,
 		cancel:        cancel,
+	}
+	if err := c.seed(o.Objects); err != nil {
+		panic(err)
 	}
 	c.imports = newImportController(c)
 	c.kubelet = newKubelet(c)

@@ -31,7 +31,7 @@ func tagGenerations(is *imagev1.ImageStream) string {
 	return strings.Join(out, " ")
 }
 
-func TestFidelity01_CreateSetsGenerationOneAndWipesStatus(t *testing.T) {
+func TestCreateSetsGenerationOneAndWipesStatus(t *testing.T) {
 	bogusStatus := imagev1.ImageStreamStatus{
 		DockerImageRepository: "bogus",
 		Tags:                  []imagev1.NamedTagEventList{{Tag: "a", Items: []imagev1.TagEvent{{Image: "sha256:bogus", Generation: 7}}}},
@@ -89,7 +89,7 @@ func TestFidelity01_CreateSetsGenerationOneAndWipesStatus(t *testing.T) {
 	}
 }
 
-func TestFidelity02_UpdateIgnoresClientTagGenerationUnlessZero(t *testing.T) {
+func TestUpdateIgnoresClientTagGenerationUnlessZero(t *testing.T) {
 	testCases := []struct {
 		name       string
 		generation *int64
@@ -168,7 +168,7 @@ func runGenerationCase(t *testing.T, gc generationCase) *imagev1.ImageStream {
 	return getStream(t, cl, "stream")
 }
 
-func TestFidelity03_StreamGenerationMovesOnlyOnSpecChange(t *testing.T) {
+func TestStreamGenerationMovesOnlyOnSpecChange(t *testing.T) {
 	for _, gc := range generationCases {
 		t.Run(gc.name, func(t *testing.T) {
 			if is := runGenerationCase(t, gc); is.Generation != gc.wantStream {
@@ -178,7 +178,7 @@ func TestFidelity03_StreamGenerationMovesOnlyOnSpecChange(t *testing.T) {
 	}
 }
 
-func TestFidelity04_TagGenerationFollowsRefChanges(t *testing.T) {
+func TestTagGenerationFollowsRefChanges(t *testing.T) {
 	for _, gc := range generationCases {
 		t.Run(gc.name, func(t *testing.T) {
 			if got := tagGenerations(runGenerationCase(t, gc)); got != gc.wantTags {
@@ -188,7 +188,7 @@ func TestFidelity04_TagGenerationFollowsRefChanges(t *testing.T) {
 	}
 }
 
-func TestFidelity05_SpecTagsAreAMapSortedByName(t *testing.T) {
+func TestSpecTagsAreAMapSortedByName(t *testing.T) {
 	ctx := t.Context()
 	cl := newStoreOnlyCluster(t).Client("test")
 
@@ -218,7 +218,7 @@ func TestFidelity05_SpecTagsAreAMapSortedByName(t *testing.T) {
 	}
 }
 
-func TestFidelity06_ReadsShowPolicyDefaults(t *testing.T) {
+func TestReadsShowPolicyDefaults(t *testing.T) {
 	ctx := t.Context()
 	cl := newStoreOnlyCluster(t).Client("test")
 	createStream(t, cl, newStream("stream",
@@ -258,7 +258,7 @@ func TestFidelity06_ReadsShowPolicyDefaults(t *testing.T) {
 	}
 }
 
-func TestFidelity07_ReferenceAndImageStreamTagTagsGetStatusAtOnce(t *testing.T) {
+func TestReferenceAndImageStreamTagTagsGetStatusAtOnce(t *testing.T) {
 	c := newTestCluster(t)
 	rel := addRelease(c, 3)
 	cl := c.Client("test")
@@ -292,7 +292,7 @@ func TestFidelity07_ReferenceAndImageStreamTagTagsGetStatusAtOnce(t *testing.T) 
 	}
 }
 
-func TestFidelity20_IdenticalWriteChangesNothing(t *testing.T) {
+func TestIdenticalWriteChangesNothing(t *testing.T) {
 	ctx := t.Context()
 	tags := []imagev1.TagReference{dockerTag("a", "quay.io/a/a:1"), {Name: "b", From: dockerImage("quay.io/a/b:1"),
 		ImportPolicy: imagev1.TagImportPolicy{ImportMode: imagev1.ImportModePreserveOriginal}}}
@@ -373,7 +373,7 @@ func TestFidelity20_IdenticalWriteChangesNothing(t *testing.T) {
 	}
 }
 
-func TestFidelity21_FieldSelectorsNameAndNamespace(t *testing.T) {
+func TestFieldSelectorsNameAndNamespace(t *testing.T) {
 	ctx := t.Context()
 	cl := newStoreOnlyCluster(t).Client("test")
 	for _, ns := range []string{testNamespace, "other"} {
@@ -447,7 +447,7 @@ func TestFidelity21_FieldSelectorsNameAndNamespace(t *testing.T) {
 	}
 }
 
-func TestFidelity22_ReferencePolicyChangesOnlyResolvedPullSpecs(t *testing.T) {
+func TestReferencePolicyChangesOnlyResolvedPullSpecs(t *testing.T) {
 	ctx := t.Context()
 	c := newTestCluster(t)
 	rel := addRelease(c, 2)

@@ -128,41 +128,10 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 	var imported []string
 	k, _ := kindFor(imageStreamGVK)
 	res, err := c.store.write(imageStreamGVK, k.resource, key, func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {
-		imported = nil
-		if startRV != "" && (live == nil || live.GetResourceVersion() != startRV) {
-			return nil, apierrors.NewConflict(imageStreamImportResource, isi.Name, fmt.Errorf("the image stream was updated during the import"))
-		}
-		var is *imagev1.ImageStream
-		if live == nil {
-			// The import creates the stream through the internal strategy,
-			// which keeps the import's status: generation 0 + 1 = 1 for the
-			// stream, its tags and their status entries.
-			is = &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: isi.Name, Namespace: isi.Namespace}}
-		} else {
-			is = live.DeepCopyObject().(*imagev1.ImageStream)
-		}
-		newGeneration := is.Generation + 1
-		now := c.now()
-		for i, r := range results {
-			spec := isi.Spec.Images[i]
-			if spec.To == nil {
-				continue
-			}
-			if c.applyImportResult(is, spec, r, newGeneration, now) {
-				imported = append(imported, spec.To.Name)
-			}
-		}
-		if len(imported) == 0 && live != nil {
-			return live, nil
-		}
-		is.Generation = newGeneration
-		if is.Annotations == nil {
-			is.Annotations = map[string]string{}
-		}
-		is.Annotations[imagev1.DockerImageRepositoryCheckAnnotation] = c.opts.Now().UTC().Format(time.RFC3339)
-		normalizeTags(is)
-		c.imageStreamDecorate(is)
-		return is, nil
+		var is ctrlruntimeclient.Object
+		var err error
+		is, imported, err = c.writeImport(isi, live, startRV, results)
+		return is, err
 	}, append([]commitFunc{func(writeResult) {
 		c.stats.update(func(s *Stats) {
 			for _, tag := range imported {
@@ -177,12 +146,60 @@ func (c *Cluster) importImages(ctx context.Context, isi *imagev1.ImageStreamImpo
 	return importResult{writeResult: res, isi: out}, nil
 }
 
+// writeImport computes the stream an import leaves: live with the results
+// written in, or live itself when nothing changed and the stream has been
+// checked before. It returns the tags imported.
+func (c *Cluster) writeImport(isi *imagev1.ImageStreamImport, live ctrlruntimeclient.Object, startRV string, results []resolved) (ctrlruntimeclient.Object, []string, error) {
+	var imported []string
+	if startRV != "" && (live == nil || live.GetResourceVersion() != startRV) {
+		return nil, nil, apierrors.NewConflict(imageStreamImportResource, isi.Name, fmt.Errorf("the image stream was updated during the import"))
+	}
+	var is *imagev1.ImageStream
+	if live == nil {
+		// The import creates the stream through the internal strategy,
+		// which keeps the import's status: generation 0 + 1 = 1 for the
+		// stream, its tags and their status entries.
+		is = &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: isi.Name, Namespace: isi.Namespace}}
+	} else {
+		is = live.DeepCopyObject().(*imagev1.ImageStream)
+	}
+	newGeneration := is.Generation + 1
+	now := c.now()
+	for i, r := range results {
+		spec := isi.Spec.Images[i]
+		if spec.To == nil {
+			continue
+		}
+		if c.applyImportResult(is, spec, r, newGeneration, now) {
+			imported = append(imported, spec.To.Name)
+		}
+	}
+	if len(imported) == 0 && live != nil {
+		if live.GetAnnotations()[imagev1.DockerImageRepositoryCheckAnnotation] != "" {
+			return live, nil, nil
+		}
+		// Nothing imported, but the stream has never been checked: the
+		// server writes it to stamp the annotation, with no generation
+		// change.
+		newGeneration = is.Generation
+	}
+	is.Generation = newGeneration
+	if is.Annotations == nil {
+		is.Annotations = map[string]string{}
+	}
+	is.Annotations[imagev1.DockerImageRepositoryCheckAnnotation] = c.opts.Now().UTC().Format(time.RFC3339)
+	normalizeTags(is)
+	c.imageStreamDecorate(is)
+	return is, imported, nil
+}
+
 // resolveAll resolves the images of an import, a few at a time, with the
 // import latency of the profile.
 func (c *Cluster) resolveAll(ctx context.Context, isi *imagev1.ImageStreamImport) []resolved {
 	lat := c.opts.Latency
 	_ = sleep(ctx, lat.ImportBase+time.Duration(len(isi.Spec.Images))*lat.ImportPerImage)
 	results := make([]resolved, len(isi.Spec.Images))
+	creds := c.credentials(isi.Namespace, nil)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range isi.Spec.Images {
@@ -191,7 +208,7 @@ func (c *Cluster) resolveAll(ctx context.Context, isi *imagev1.ImageStreamImport
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			img, err := c.registry.Resolve(ctx, isi.Spec.Images[i].From.Name)
+			img, err := c.registry.ResolveWith(ctx, isi.Spec.Images[i].From.Name, creds)
 			if err != nil {
 				var ie *registry.ImportError
 				if !errors.As(err, &ie) {

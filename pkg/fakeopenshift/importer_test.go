@@ -42,7 +42,7 @@ func setFrom(tag, pullSpec string) func(*imagev1.ImageStream) {
 	}
 }
 
-func TestFidelity08_DockerImageTagsImportedAsynchronously(t *testing.T) {
+func TestDockerImageTagsImportedAsynchronously(t *testing.T) {
 	t.Run("which tags need an import", func(t *testing.T) {
 		status := func(items, condition int64) []imagev1.NamedTagEventList {
 			st := imagev1.NamedTagEventList{Tag: "t"}
@@ -136,7 +136,7 @@ func TestFidelity08_DockerImageTagsImportedAsynchronously(t *testing.T) {
 	})
 }
 
-func TestFidelity09_SuccessPrependsOrMergesAndBumps(t *testing.T) {
+func TestImportSuccessPrependsOrMergesAndBumps(t *testing.T) {
 	c := newTestCluster(t)
 	rel := addRelease(c, 2)
 	cl := c.Client("test")
@@ -189,7 +189,7 @@ func TestFidelity09_SuccessPrependsOrMergesAndBumps(t *testing.T) {
 	}
 }
 
-func TestFidelity10_FailureSetsConditionBumpsAndKeepsItems(t *testing.T) {
+func TestImportFailureSetsConditionBumpsAndKeepsItems(t *testing.T) {
 	testCases := []struct {
 		reason  registry.Reason
 		message func(ref string) string
@@ -236,7 +236,7 @@ func TestFidelity10_FailureSetsConditionBumpsAndKeepsItems(t *testing.T) {
 	}
 }
 
-func TestFidelity11_IdenticalRepeatedFailureWritesNothing(t *testing.T) {
+func TestIdenticalRepeatedImportFailureWritesNothing(t *testing.T) {
 	ctx := t.Context()
 	c := newTestCluster(t)
 	rel := addRelease(c, 1)
@@ -282,7 +282,7 @@ func TestFidelity11_IdenticalRepeatedFailureWritesNothing(t *testing.T) {
 	}
 }
 
-func TestFidelity12_NoAutomaticRetryAfterFailure(t *testing.T) {
+func TestNoAutomaticRetryAfterImportFailure(t *testing.T) {
 	c := newTestCluster(t)
 	rel := addRelease(c, 3)
 	cl := c.Client("test")
@@ -310,7 +310,7 @@ func TestFidelity12_NoAutomaticRetryAfterFailure(t *testing.T) {
 	}
 }
 
-func TestFidelity13_GenerationZeroForcesReimportAndSameDigestBumps(t *testing.T) {
+func TestGenerationZeroForcesReimportAndSameDigestBumps(t *testing.T) {
 	testCases := []struct {
 		name string
 		// force writes generation 0 to tag t once.
@@ -373,7 +373,7 @@ func TestFidelity13_GenerationZeroForcesReimportAndSameDigestBumps(t *testing.T)
 	}
 }
 
-func TestFidelity14_NoOpImportWritesNothing(t *testing.T) {
+func TestNoOpImportWritesNothing(t *testing.T) {
 	ctx := t.Context()
 	c := newTestCluster(t)
 	rel := addRelease(c, 1)
@@ -444,7 +444,7 @@ func (g *gatedRegistry) waitForImport(t *testing.T) {
 	}
 }
 
-func TestFidelity23_ControllerImportConflictsWithConcurrentWritesAndRetries(t *testing.T) {
+func TestControllerImportConflictsWithConcurrentWritesAndRetries(t *testing.T) {
 	reg := newGatedRegistry()
 	rel := reg.AddRelease("4.18.0-0.nightly-2026-11-20-000000", registry.WithImages(1))
 	reg.gate(rel.Tags[0].PullSpec)

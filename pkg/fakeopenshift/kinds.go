@@ -5,6 +5,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	imagev1applyconfigurations "github.com/openshift/client-go/image/applyconfigurations"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -71,6 +72,7 @@ var servedKinds = []kindInfo{
 	{gvk: corev1.SchemeGroupVersion.WithKind("Namespace"), resource: corev1.Resource("namespaces"), hasStatus: true},
 	{gvk: rbacv1.SchemeGroupVersion.WithKind("Role"), resource: rbacv1.Resource("roles")},
 	{gvk: rbacv1.SchemeGroupVersion.WithKind("RoleBinding"), resource: rbacv1.Resource("rolebindings")},
+	{gvk: coordinationv1.SchemeGroupVersion.WithKind("Lease"), resource: coordinationv1.Resource("leases")},
 }
 
 func kindFor(gvk schema.GroupVersionKind) (kindInfo, bool) {

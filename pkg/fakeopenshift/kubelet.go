@@ -47,7 +47,7 @@ type PodFault struct {
 // Latency.PodRun, then Succeeded or Failed with the program's result. It
 // understands the programs of release payload and CLI images (see
 // runProgram); anything else fails the pod with a message that says so.
-// Deleting a pod stops it; there is no graceful termination.
+// A graceful deletion stops it (see graceful.go).
 type kubelet struct {
 	cluster *Cluster
 	client  ctrlruntimeclient.Client
@@ -188,7 +188,7 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, fault *PodFault) 
 		return
 	}
 	container := pod.Spec.Containers[0]
-	img, err := k.cluster.registry.Resolve(ctx, container.Image)
+	img, err := k.cluster.registry.ResolveWith(ctx, k.cluster.resolveLocalName(ctx, pod.Namespace, container.Image), k.cluster.podCredentials(pod))
 	if err != nil {
 		k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
 			st.ContainerStatuses = []corev1.ContainerStatus{{Name: container.Name, Image: container.Image, State: corev1.ContainerState{
@@ -226,6 +226,12 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, fault *PodFault) 
 		k.finish(ctx, pod, corev1.PodFailed, "Error", 1, firstNonEmpty(fault.Message, "injected failure"))
 		return
 	}
+	k.runContainer(ctx, pod, container, img)
+}
+
+// runContainer runs the container's program and finishes the pod with its
+// result.
+func (k *kubelet) runContainer(ctx context.Context, pod *corev1.Pod, container corev1.Container, img *registry.Image) {
 	files, err := k.runProgram(ctx, pod, container, img)
 	// As a kubelet does: the termination message is what the program wrote
 	// to the container's terminationMessagePath; under

@@ -89,3 +89,18 @@ var DefaultLatency = Latency{
 	PodStop:         time.Millisecond,
 	TimeScale:       0.001,
 }
+
+// EmbeddedLatency is the import-release command's embedded cluster and the
+// benchmarks' profile, a real cluster's divided by a hundred as first
+// measured: API requests ~10ms, an import ~1s plus ~100ms per image, pods
+// ~10s to start and ~20s to run. A run of a 190-image payload takes about a
+// second.
+var EmbeddedLatency = Latency{
+	API:             100 * time.Microsecond,
+	ImportBase:      10 * time.Millisecond,
+	ImportPerImage:  time.Millisecond,
+	ImportRetryBase: time.Millisecond,
+	ImportRetryMax:  500 * time.Millisecond,
+	PodStart:        100 * time.Millisecond,
+	PodRun:          200 * time.Millisecond,
+}

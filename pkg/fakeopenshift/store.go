@@ -402,11 +402,13 @@ func (w *watcher) pump() {
 		w.queue = nil
 		w.mu.Unlock()
 		for _, ev := range pending {
+			// Counted as it is handed over, so a consumer that has the event
+			// finds it in the counters.
+			if w.delivered != nil {
+				w.delivered(ev)
+			}
 			select {
 			case w.results <- ev:
-				if w.delivered != nil {
-					w.delivered(ev)
-				}
 			case <-w.done:
 				return
 			}

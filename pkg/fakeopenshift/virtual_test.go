@@ -50,7 +50,7 @@ func simplify(st imagev1.ImageImportStatus) simpleStatus {
 	return out
 }
 
-func TestFidelity15_ImageStreamImportIsSynchronous(t *testing.T) {
+func TestImageStreamImportIsSynchronous(t *testing.T) {
 	t.Run("per-image status", func(t *testing.T) {
 		ctx := t.Context()
 		c := newStoreOnlyCluster(t)
@@ -209,7 +209,7 @@ func TestImageStreamImportDryRun(t *testing.T) {
 	}
 }
 
-func TestFidelity16_ImageStreamImportCreatesStreamAndTagAndOverwritesImportPolicy(t *testing.T) {
+func TestImageStreamImportCreatesStreamAndTagAndOverwritesImportPolicy(t *testing.T) {
 	preserve := imagev1.TagImportPolicy{ImportMode: imagev1.ImportModePreserveOriginal, Scheduled: true}
 	testCases := []struct {
 		name     string
@@ -301,7 +301,7 @@ func TestFidelity16_ImageStreamImportCreatesStreamAndTagAndOverwritesImportPolic
 	}
 }
 
-func TestFidelity17_ImageStreamTagNotFoundUntilImported(t *testing.T) {
+func TestImageStreamTagNotFoundUntilImported(t *testing.T) {
 	ctx := t.Context()
 	getTag := func(cl ctrlruntimeclient.Client, name string) (*imagev1.ImageStreamTag, error) {
 		istag := &imagev1.ImageStreamTag{}
@@ -349,7 +349,7 @@ func TestFidelity17_ImageStreamTagNotFoundUntilImported(t *testing.T) {
 	})
 }
 
-func TestFidelity18_ImageStreamTagUpdate(t *testing.T) {
+func TestImageStreamTagUpdate(t *testing.T) {
 	ctx := t.Context()
 	istagFor := func(name, rv, from string) *imagev1.ImageStreamTag {
 		istag := &imagev1.ImageStreamTag{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace, ResourceVersion: rv}}
@@ -498,7 +498,7 @@ func TestFidelity18_ImageStreamTagUpdate(t *testing.T) {
 	}
 }
 
-func TestFidelity19_ImageStreamTagDeleteRemovesSpecAndStatus(t *testing.T) {
+func TestImageStreamTagDeleteRemovesSpecAndStatus(t *testing.T) {
 	ctx := t.Context()
 	c := newTestCluster(t)
 	rel := addRelease(c, 2)

@@ -2,17 +2,13 @@ package imagestreams
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -38,12 +34,15 @@ type Progress struct {
 }
 
 type waitOptions struct {
-	progress    func(Progress)
-	stall       time.Duration
-	retries     int
-	jitter      time.Duration
-	policy      imagev1.TagReferencePolicyType
-	onRetrigger func(tags []string)
+	progress      func(Progress)
+	stall         time.Duration
+	retries       int
+	backoff       wait.Backoff
+	policy        imagev1.TagReferencePolicyType
+	onRetrigger   func(tags []string)
+	claimDuration time.Duration
+	holder        string
+	since         time.Time
 }
 
 // WaitOption configures WaitForImports.
@@ -61,10 +60,27 @@ func WithStallTimeout(d time.Duration) WaitOption { return func(o *waitOptions) 
 func WithRetries(n int) WaitOption { return func(o *waitOptions) { o.retries = n } }
 
 // WithRetryDelay sets the base delay before a re-trigger; each one waits a
-// random time between half and one and a half times the base, doubled for
-// every earlier attempt, so processes that saw the same failure do not all
-// re-trigger at once.
-func WithRetryDelay(d time.Duration) WaitOption { return func(o *waitOptions) { o.jitter = d } }
+// random time between one and one and a half times the base, doubled for
+// every earlier attempt of the chain.
+func WithRetryDelay(d time.Duration) WaitOption {
+	return func(o *waitOptions) { o.backoff.Duration = d }
+}
+
+// WithClaimDuration sets how long a claim on re-triggers stays valid after
+// its holder's last renewal: the longest a process that died holding it can
+// hold the others up.
+func WithClaimDuration(d time.Duration) WaitOption {
+	return func(o *waitOptions) { o.claimDuration = d }
+}
+
+// WithStart says when the process that waits started its work; a failure
+// episode given up before then is not this process's, and it opens a new one
+// (see ledger.go). By default, when the wait starts.
+func WithStart(t time.Time) WaitOption { return func(o *waitOptions) { o.since = t } }
+
+// WithHolderIdentity names this process in the claims it takes; by default a
+// name unique to the wait.
+func WithHolderIdentity(id string) WaitOption { return func(o *waitOptions) { o.holder = id } }
 
 // WithReferencePolicy sets the reference policy of the tags, which a
 // re-trigger must carry to keep the canonical definition.
@@ -81,46 +97,13 @@ func WithRetriggerObserver(f func(tags []string)) WaitOption {
 // Defaults of WaitForImports.
 const (
 	DefaultStallTimeout = 10 * time.Minute
-	DefaultRetries      = 2
-	DefaultRetryDelay   = time.Second
+	// DefaultRetries and DefaultRetryDelay make a transient failure's chain
+	// at least as patient as the step this replaces (6 re-imports over ~31 s):
+	// 6 re-triggers, the first after 1-1.5 s, each wait doubling, about a
+	// minute in all.
+	DefaultRetries    = 6
+	DefaultRetryDelay = time.Second
 )
-
-// ImportFailedError says which tags failed to import, from where and why,
-// after the re-trigger budget was spent.
-type ImportFailedError struct {
-	Namespace, Stream string
-	Failed            []TagState
-}
-
-func (e *ImportFailedError) Error() string {
-	var parts []string
-	for _, f := range e.Failed {
-		parts = append(parts, fmt.Sprintf("%s from %s: %s: %s", f.Tag, f.Source, f.Reason, f.Message))
-	}
-	return fmt.Sprintf("could not import %d tag(s) into %s/%s: %s", len(e.Failed), e.Namespace, e.Stream, strings.Join(parts, "; "))
-}
-
-// StalledError says that nothing changed for the stall timeout and what the
-// wait was waiting for.
-type StalledError struct {
-	Namespace, Stream string
-	Timeout           time.Duration
-	Imported, Total   int
-	Waiting           []TagState
-}
-
-func (e *StalledError) Error() string {
-	var names []string
-	for i, w := range e.Waiting {
-		if i == 5 {
-			names = append(names, fmt.Sprintf("and %d more", len(e.Waiting)-5))
-			break
-		}
-		names = append(names, fmt.Sprintf("%s (%s)", w.Tag, strings.ToLower(string(w.Phase))))
-	}
-	return fmt.Sprintf("no import progress in %s/%s for %s: %d/%d tags imported, waiting for %s",
-		e.Namespace, e.Stream, e.Timeout, e.Imported, e.Total, strings.Join(names, ", "))
-}
 
 // WaitForImports watches one stream until every tag in tags is imported for
 // its current generation, and returns the stream as last seen. A failed
@@ -132,14 +115,22 @@ func (e *StalledError) Error() string {
 // wait fails with a *StalledError. A tag missing from the spec counts as
 // pending: the first listing may predate the write that adds it.
 func WaitForImports(ctx context.Context, client ctrlruntimeclient.WithWatch, namespace, stream string, tags []string, opts ...WaitOption) (*imagev1.ImageStream, error) {
-	o := waitOptions{stall: DefaultStallTimeout, retries: DefaultRetries, jitter: DefaultRetryDelay}
+	o := waitOptions{
+		stall: DefaultStallTimeout, retries: DefaultRetries, claimDuration: DefaultClaimDuration,
+		backoff: wait.Backoff{Duration: DefaultRetryDelay, Factor: 2, Jitter: 0.5, Steps: 64, Cap: 5 * time.Minute},
+	}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.holder == "" {
+		o.holder = NewHolderIdentity()
+	}
+	if o.since.IsZero() {
+		o.since = time.Now()
+	}
 	w := &waiter{
 		client: client, namespace: namespace, stream: stream, tags: tags, opts: o,
-		attempts: map[string]int{}, lastImported: -1,
-		progressed: make(chan struct{}, 1),
+		lastImported: -1, progressed: make(chan struct{}, 1),
 	}
 	return w.wait(ctx)
 }
@@ -150,17 +141,18 @@ type waiter struct {
 	tags              []string
 	opts              waitOptions
 
-	attempts     map[string]int // tag -> re-triggers known: the ledger's or this process's own
-	condErr      error          // what judge failed with, returned as it is
-	retriggered  int
+	condErr      error // what judge failed with, returned as it is
+	retrigger    *retriggerer
 	lastImported int
 	lastSig      string
 	progressed   chan struct{}
 
-	mu      sync.Mutex
-	last    *imagev1.ImageStream
-	states  []TagState
-	stalled bool
+	mu          sync.Mutex
+	last        *imagev1.ImageStream
+	states      []TagState
+	stalled     bool
+	fatal       error // what the re-triggers ended the wait with
+	retriggered int
 }
 
 func (w *waiter) listWatch() *cache.ListWatch {
@@ -183,27 +175,43 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 	waitCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go w.watchdog(waitCtx, cancel)
+	w.retrigger = newRetriggerer(w)
+	retriggerDone := make(chan struct{})
+	go func() {
+		defer close(retriggerDone)
+		if err := w.retrigger.run(waitCtx); err != nil {
+			w.mu.Lock()
+			w.fatal = err
+			w.mu.Unlock()
+			cancel()
+		}
+	}()
+	// A claim this process holds is freed before the wait returns.
+	defer func() { cancel(); <-retriggerDone }()
 	if w.opts.progress != nil {
 		w.opts.progress(Progress{Stream: w.stream, Total: len(w.tags)})
 	}
 	_, err := toolswatch.UntilWithSync(waitCtx, w.listWatch(), &imagev1.ImageStream{}, nil, func(ev watch.Event) (bool, error) {
 		is, ok := ev.Object.(*imagev1.ImageStream)
-		if !ok || ev.Type == watch.Deleted {
+		// A server that ignores field selectors in watches (as
+		// controller-runtime's fake does) sends other streams too.
+		if !ok || ev.Type == watch.Deleted || is.Name != w.stream {
 			return false, nil
 		}
 		done, err := w.judge(waitCtx, is)
 		w.condErr = err
 		return done, err
 	})
+	cancel()
+	<-retriggerDone
 	w.mu.Lock()
-	last, stalled, states := w.last, w.stalled, w.states
+	last, stalled, states, fatal := w.last, w.stalled, w.states, w.fatal
 	w.mu.Unlock()
 	if err == nil {
 		return last, nil
 	}
-	var failed *ImportFailedError
-	if errors.As(err, &failed) {
-		return last, err
+	if fatal != nil && ctx.Err() == nil {
+		return last, fatal
 	}
 	if stalled && ctx.Err() == nil {
 		imported := 0
@@ -281,185 +289,47 @@ func (w *waiter) judge(ctx context.Context, is *imagev1.ImageStream) (bool, erro
 	w.mu.Unlock()
 	if s := sig.String(); s != w.lastSig {
 		w.lastSig = s
-		select {
-		case w.progressed <- struct{}{}:
-		default:
-		}
+		w.signalProgress()
 	}
 	if imported != w.lastImported || len(failed) > 0 {
 		w.lastImported = imported
 		if w.opts.progress != nil {
-			w.opts.progress(Progress{Stream: w.stream, Imported: imported, Total: len(w.tags), Failed: failed, Retriggered: w.retriggered})
+			w.mu.Lock()
+			retriggered := w.retriggered
+			w.mu.Unlock()
+			w.opts.progress(Progress{Stream: w.stream, Imported: imported, Total: len(w.tags), Failed: failed, Retriggered: retriggered})
 		}
 	}
 	if imported == len(w.tags) {
 		return true, nil
 	}
-	if len(failed) == 0 {
-		return false, nil
+	if permanent := permanentIn(failed); len(permanent) > 0 {
+		return false, &ImportFailedError{Namespace: w.namespace, Stream: w.stream, Failed: permanent}
 	}
-	return false, w.retrigger(ctx, failed)
+	if len(failed) > 0 {
+		w.retrigger.offer(failed)
+	}
+	return false, nil
 }
 
-// RetriggerAnnotation on a stream is the ledger of re-triggered imports that
-// every process shares: per tag, the source the budget is for, how many
-// re-triggers were claimed, and whether the last one finished. A claim is a
-// merge patch conditional on the resourceVersion, so among processes that
-// saw the same failure exactly one claims it and posts the
-// ImageStreamImport; the others see the claim and wait for its outcome. The
-// ledger is needed because a failure identical to the recorded one writes
-// nothing: without it, every process would re-import the tag itself.
-const RetriggerAnnotation = "ci.openshift.io/import-release-retriggers"
-
-// ManagerRetrigger owns the re-trigger ledger.
-const ManagerRetrigger = FieldManager + "-retrigger"
-
-type ledgerEntry struct {
-	From    string `json:"from"`
-	Claimed int    `json:"claimed"`
-	Done    bool   `json:"done"`
+// permanentIn returns the failures that asking again cannot fix
+// (ClassifyFailure): the wait fails on them at once, without a re-trigger.
+func permanentIn(failed []TagState) []TagState {
+	var out []TagState
+	for _, st := range failed {
+		if st.Class() == Permanent {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
-func readLedger(is *imagev1.ImageStream) map[string]ledgerEntry {
-	ledger := map[string]ledgerEntry{}
-	if raw := is.Annotations[RetriggerAnnotation]; raw != "" {
-		// A ledger that does not parse is treated as empty: the local cap on
-		// attempts still bounds this process.
-		_ = json.Unmarshal([]byte(raw), &ledger)
+// signalProgress resets the stall timer.
+func (w *waiter) signalProgress() {
+	select {
+	case w.progressed <- struct{}{}:
+	default:
 	}
-	return ledger
-}
-
-// retrigger re-imports failed tags within the budget shared through the
-// ledger, and returns an *ImportFailedError once the budget of a failed tag
-// is spent. It returns nil when there is nothing to do but wait for the next
-// event: the tags recovered, or another process holds the claim.
-func (w *waiter) retrigger(ctx context.Context, failed []TagState) error {
-	for round := 0; ; round++ {
-		if apiretry.Sleep(ctx, w.delay(round)) != nil {
-			return nil //nolint:nilerr // the wait is over; UntilWithSync reports why
-		}
-		live, err := w.get(ctx)
-		if err != nil {
-			return err
-		}
-		ledger := readLedger(live)
-		var claim, exhausted []TagState
-		for _, st := range failed {
-			now := StateOf(live, st.Tag)
-			if now.Phase != Failed {
-				continue
-			}
-			entry := ledger[st.Tag]
-			if entry.From != now.Source {
-				entry = ledgerEntry{From: now.Source, Done: true}
-			}
-			w.attempts[st.Tag] = max(w.attempts[st.Tag], entry.Claimed)
-			switch {
-			case !entry.Done:
-				// Another process is re-triggering it; its outcome will come
-				// as an event.
-			case entry.Claimed >= w.opts.retries || w.attempts[st.Tag] > w.opts.retries:
-				exhausted = append(exhausted, now)
-			default:
-				entry.Claimed++
-				entry.Done = false
-				ledger[st.Tag] = entry
-				claim = append(claim, now)
-			}
-		}
-		if len(exhausted) > 0 {
-			sort.Slice(exhausted, func(i, j int) bool { return exhausted[i].Tag < exhausted[j].Tag })
-			return &ImportFailedError{Namespace: w.namespace, Stream: w.stream, Failed: exhausted}
-		}
-		if len(claim) == 0 {
-			return nil
-		}
-		claimed, err := w.writeLedger(ctx, live, ledger)
-		switch {
-		case apierrors.IsConflict(err):
-			continue // someone else wrote first: read again
-		case err != nil:
-			return err
-		}
-		if err := w.reimport(ctx, claimed, claim); err != nil {
-			return err
-		}
-		failed = claim
-	}
-}
-
-// reimport posts the ImageStreamImport for claimed tags and then marks the
-// claims done, even when ctx is cancelled, so other processes do not wait
-// for a re-trigger that will never finish.
-func (w *waiter) reimport(ctx context.Context, claimed *imagev1.ImageStream, tags []TagState) error {
-	isi := &imagev1.ImageStreamImport{
-		ObjectMeta: metav1.ObjectMeta{Namespace: w.namespace, Name: w.stream, ResourceVersion: claimed.ResourceVersion},
-		Spec:       imagev1.ImageStreamImportSpec{Import: true},
-	}
-	var names []string
-	for _, st := range tags {
-		isi.Spec.Images = append(isi.Spec.Images, ImportSpec(st.Tag, st.Source, w.opts.policy))
-		names = append(names, st.Tag)
-		w.attempts[st.Tag]++
-	}
-	importErr := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
-		return w.client.Create(ctx, isi)
-	})
-	if importErr == nil {
-		w.retriggered++
-		if w.opts.onRetrigger != nil {
-			w.opts.onRetrigger(names)
-		}
-	}
-	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	doneErr := retry.OnError(ledgerBackoff, func(err error) bool { return apierrors.IsConflict(err) || apiretry.IsTransient(err) }, func() error {
-		live, err := w.get(release)
-		if err != nil {
-			return err
-		}
-		ledger := readLedger(live)
-		for _, st := range tags {
-			entry := ledger[st.Tag]
-			entry.Done = true
-			ledger[st.Tag] = entry
-		}
-		_, err = w.writeLedger(release, live, ledger)
-		return err
-	})
-	switch {
-	case importErr != nil && !apierrors.IsConflict(importErr):
-		// A conflict means the stream changed under the import, which was
-		// discarded; the claim counts and the next round decides.
-		return fmt.Errorf("could not re-trigger the import of %s in %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, importErr)
-	case doneErr != nil:
-		return fmt.Errorf("could not record the re-trigger of %s in %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, doneErr)
-	}
-	return nil
-}
-
-// ledgerBackoff paces the write that marks a claim done: it must land, and
-// the import controller and other processes write the stream meanwhile.
-var ledgerBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: 2 * time.Second}
-
-// writeLedger stores ledger on the stream with a merge patch conditional on
-// live's resourceVersion and returns the stream as written.
-func (w *waiter) writeLedger(ctx context.Context, live *imagev1.ImageStream, ledger map[string]ledgerEntry) (*imagev1.ImageStream, error) {
-	raw, err := json.Marshal(ledger)
-	if err != nil {
-		return nil, err
-	}
-	next := live.DeepCopy()
-	if next.Annotations == nil {
-		next.Annotations = map[string]string{}
-	}
-	next.Annotations[RetriggerAnnotation] = string(raw)
-	patch := ctrlruntimeclient.MergeFromWithOptions(live, ctrlruntimeclient.MergeFromWithOptimisticLock{})
-	if err := w.client.Patch(ctx, next, patch, ctrlruntimeclient.FieldOwner(ManagerRetrigger)); err != nil {
-		return nil, err
-	}
-	return next, nil
 }
 
 // get reads the stream, retrying errors worth retrying.
@@ -472,15 +342,4 @@ func (w *waiter) get(ctx context.Context) (*imagev1.ImageStream, error) {
 		return nil, fmt.Errorf("could not read image stream %s/%s: %w", w.namespace, w.stream, err)
 	}
 	return live, nil
-}
-
-func (w *waiter) delay(attempt int) time.Duration {
-	if w.opts.jitter <= 0 {
-		return 0
-	}
-	d := time.Duration(float64(w.opts.jitter) * (0.5 + rand.Float64()))
-	for i := 1; i < attempt; i++ {
-		d *= 2
-	}
-	return d
 }

@@ -114,6 +114,45 @@ func TestRunCreatesThenAdopts(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{testNamespace + "/" + testPod: 1}, env.created()); diff != "" {
 		t.Errorf("pods created (-want +got):\n%s", diff)
 	}
+	// A caller that finds the pod sends no write, not even a create that
+	// gets AlreadyExists: it lists and, the pod being done, is done.
+	stats := env.cluster.Stats()
+	for key, n := range stats.Requests {
+		if key.Process == "second" && key.Verb != "list" && key.Verb != "watch" {
+			t.Errorf("the second caller sent %d %s %s request(s)", n, key.Verb, key.Kind)
+		}
+	}
+}
+
+func TestBeforeCreateRunsOnlyForTheCreator(t *testing.T) {
+	env := newPodEnv(t)
+	var calls [3]atomic.Int32
+	hook := func(i int) Option {
+		return WithBeforeCreate(func(context.Context) error {
+			calls[i].Add(1)
+			return nil
+		})
+	}
+	if _, err := Run(t.Context(), env.cluster.Client("first"), env.cliPod(), hook(0)); err != nil {
+		t.Fatalf("first Run: %v", err)
+	}
+	if _, err := Run(t.Context(), env.cluster.Client("second"), env.cliPod(), hook(1)); err != nil {
+		t.Fatalf("second Run: %v", err)
+	}
+	if calls[0].Load() != 1 || calls[1].Load() != 0 {
+		t.Errorf("hook calls: creator %d, adopter %d; want 1 and 0", calls[0].Load(), calls[1].Load())
+	}
+	// An error from the hook is Run's, and no pod is created.
+	other := env.cliPod()
+	other.Name += "-other"
+	boom := errors.New("no service account")
+	_, err := Run(t.Context(), env.cluster.Client("third"), other, WithBeforeCreate(func(context.Context) error { return boom }))
+	if !errors.Is(err, boom) {
+		t.Errorf("Run with a failing hook: %v, want %v", err, boom)
+	}
+	if n := env.created()[testNamespace+"/"+other.Name]; n != 0 {
+		t.Errorf("pod %s created %d times after its hook failed", other.Name, n)
+	}
 }
 
 func TestConcurrentCallersShareOnePod(t *testing.T) {

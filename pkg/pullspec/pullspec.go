@@ -6,6 +6,19 @@
 //
 // It is the distribution reference grammar narrowed to what release payloads
 // use: the registry host is required and only sha256 digests are accepted.
+//
+// Why not github.com/distribution/reference, the grammar's reference
+// implementation: it is not in this module's graph (neither it nor
+// github.com/opencontainers/go-digest, which it needs, is vendored), and
+// using it would take as much code as this parser. Its ParseNormalizedNamed
+// turns a host-less name into docker.io/library/..., and ParseNamed refuses
+// it only as "not canonical"; the step must reject it, since the image API
+// stores from.name as written and ci-operator's payloads always name their
+// registry. It accepts every registered digest algorithm, where the image API
+// and the step's content-addressed names take sha256 only. And its errors
+// ("invalid reference format") do not say which part of a pull spec in a CI
+// configuration is wrong; these do. The patterns below are the grammar's own,
+// so a pull spec valid here is valid there.
 package pullspec
 
 import (

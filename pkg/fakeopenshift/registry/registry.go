@@ -46,6 +46,9 @@ type Registry struct {
 	faults   []*fault
 	resolves map[string]int
 	total    int
+	// private maps a repository prefix to the login it requires (see
+	// Private).
+	private map[string]string
 }
 
 // New returns an empty registry.

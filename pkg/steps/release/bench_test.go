@@ -1,50 +1,41 @@
-package release
+package release_test
 
 import (
 	"fmt"
 	"testing"
-	"time"
+
+	"github.com/ci-operator-plugins/import-release/test/bench"
 )
 
-// BenchmarkShards imports a 190-image release with N shards and, in the same
-// iteration, with one shard, and reports the ratios: how much longer N shards
-// take than one (wall-ratio), how their state-changing writes and imports
-// compare with one shard's (both 1.0 when the work is done once), and how
-// many requests each shard makes. Absolute times on a shared machine are
-// noise; the ratios are the result.
+// BenchmarkShards imports a generated payload with N shards and, in the same
+// iteration, with one shard, on the embedded latency profile, and reports
+// the ratios and counts `make bench` tabulates: how much longer N shards take
+// than one, the payload merge applies they sent, and what each shard beyond
+// the first adds in requests and bytes. Absolute times on a shared machine
+// are noise; the ratios are the result. `make bench` runs the same
+// measurement over every cell and prints one table and a chart.
 func BenchmarkShards(b *testing.B) {
-	for _, n := range []int{2, 8, 16, 32} {
-		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
-			var wallRatio, writesRatio, importsRatio, requestsPerShard float64
-			iterations := 0
-			for b.Loop() {
-				one := measure(b, 1)
-				many := measure(b, n)
-				wallRatio += many.wall.Seconds() / one.wall.Seconds()
-				writesRatio += float64(many.writes) / float64(one.writes)
-				importsRatio += float64(many.imports) / float64(one.imports)
-				requestsPerShard += float64(many.requests) / float64(n)
-				iterations++
-			}
-			b.ReportMetric(wallRatio/float64(iterations), "wall-ratio")
-			b.ReportMetric(writesRatio/float64(iterations), "writes-ratio")
-			b.ReportMetric(importsRatio/float64(iterations), "imports-ratio")
-			b.ReportMetric(requestsPerShard/float64(iterations), "requests/shard")
-		})
+	for _, images := range []int{190, 2000} {
+		for _, n := range []int{2, 8, 16, 32} {
+			b.Run(fmt.Sprintf("images=%d/shards=%d", images, n), func(b *testing.B) {
+				var pairs []bench.Pair
+				for b.Loop() {
+					p, err := bench.MeasurePair(b.Context(), n, images, bench.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					pairs = append(pairs, p)
+				}
+				row := bench.Summarize(pairs)
+				b.ReportMetric(row.WallRatio, "wall-ratio")
+				b.ReportMetric(float64(row.MergeAppliesMax), "merge-applies")
+				b.ReportMetric(row.Mutating, "mutating-requests")
+				b.ReportMetric(row.RequestsPerFollower, "requests/follower")
+				b.ReportMetric(row.BytesPerFollower, "sent+watched-bytes/follower")
+				b.ReportMetric(row.AnswerBytesPerFollower, "answer-bytes/follower")
+				b.ReportMetric(row.Imports, "imports")
+				b.ReportMetric(row.Pods, "pods")
+			})
+		}
 	}
-}
-
-type measurement struct {
-	wall                      time.Duration
-	writes, imports, requests int
-}
-
-func measure(b *testing.B, shards int) measurement {
-	b.Helper()
-	env := newTestEnv(b, 190, "latest")
-	start := time.Now()
-	runShards(b, env, shards, "latest")
-	wall := time.Since(start)
-	stats := env.cluster.Stats()
-	return measurement{wall: wall, writes: stats.WritesBy(isShard), imports: stats.TotalImports(), requests: stats.RequestsBy(isShard)}
 }

@@ -51,7 +51,11 @@ func (e *testEnv) stepWithClient(client ctrlruntimeclient.WithWatch, name string
 		Source:       NewFixedSource(e.releases[name].PullSpec),
 		RetryDelay:   20 * time.Millisecond,
 		StallTimeout: 20 * time.Second,
-		Log:          quietLog(),
+		// Renewals of the records are writes that come with time, not with
+		// the number of processes; on a busy machine a run may last long
+		// enough for some. Tests about dead holders set a short duration.
+		ClaimDuration: 10 * time.Minute,
+		Log:           quietLog(),
 	}
 	for _, m := range mutate {
 		m(&cfg)

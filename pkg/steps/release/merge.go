@@ -2,15 +2,137 @@ package release
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
 )
+
+// MergedAnnotation on a stable stream is the "merged" mark: the payload (by
+// digest) whose tags were merged into it. The merge's own apply sets it, so
+// the mark and the tags land in one write, and every process watching the
+// stream sees both in one event. A process that finds its payload's mark
+// applies no payload tag again: a tag another writer changed after the
+// merge (a built image tagged into stable) keeps that writer's definition.
+const MergedAnnotation = "ci.openshift.io/import-release-merged"
+
+// merge applies every payload tag into the stable stream in one apply,
+// unless the stream holds this payload's mark already, and returns the tags
+// to wait for. A follower (not the merger) first watches the stream for the
+// merger's mark, and merges itself only when the mark has not come within
+// the takeover time: a merger that died holds nobody up for longer.
+func (s *importReleaseStep) merge(ctx context.Context, namespace, stable, payload string, references *imagev1.ImageStream, claim *payloadClaim, merger bool) ([]string, error) {
+	s.observe(Progress{Stage: "merge", Total: len(references.Spec.Tags)})
+	tags := make([]string, 0, len(references.Spec.Tags))
+	tagConfigs := make([]*imagev1apply.TagReferenceApplyConfiguration, 0, len(references.Spec.Tags))
+	for _, tag := range references.Spec.Tags {
+		tags = append(tags, tag.Name)
+		tagConfigs = append(tagConfigs, imagestreams.Tag(tag.Name, tag.From.Name, s.config.ReferencePolicy))
+	}
+	current, err := s.currentStable(ctx, namespace, stable, payload, merger, claim)
+	if err != nil {
+		return nil, err
+	}
+	if current.Annotations[MergedAnnotation] == payload {
+		s.logForeignTags(current, references)
+		return tags, nil
+	}
+	// A payload that lost the release name must not write its tags.
+	if _, err := claim.check(ctx); err != nil {
+		return nil, err
+	}
+	// The annotation goes first: the merge must be the last write to the
+	// stream, since any write while the import controller imports the
+	// payload's tags (in one batch) makes it discard the batch and start over.
+	if err := s.applyReleaseConfig(ctx, current, namespace, stable, references.Name); err != nil {
+		return nil, err
+	}
+	s.log.Infof("Merging %d images of release %s into %s", len(tags), references.Name, stable)
+	ac := imagestreams.StreamWithTags(namespace, stable, tagConfigs...).WithAnnotations(map[string]string{MergedAnnotation: payload})
+	stored, err := s.applyStream(ctx, ac, imagestreams.ManagerPayload, true)
+	if err != nil {
+		return nil, err
+	}
+	return tags, s.resetForeignFields(ctx, stored, references)
+}
+
+// currentStable reads the stable stream; a follower waits for the merger's
+// mark first, up to the takeover time.
+func (s *importReleaseStep) currentStable(ctx context.Context, namespace, stable, payload string, merger bool, claim *payloadClaim) (*imagev1.ImageStream, error) {
+	if !merger {
+		takeover := min(s.config.ClaimDuration, DefaultMergeTakeover)
+		is, err := waitForMark(ctx, s.client, namespace, stable, payload, takeover, func(ctx context.Context) error {
+			_, err := claim.check(ctx)
+			return err
+		})
+		var conflict *PayloadConflictError
+		if err == nil || errors.As(err, &conflict) {
+			return is, err
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("stopped waiting for the merge into %s/%s: %w", namespace, stable, ctx.Err())
+		}
+		s.log.Warnf("The payload was not merged into %s within %s; merging it", stable, takeover)
+	}
+	current := &imagev1.ImageStream{}
+	if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, current); err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
+	}
+	return current, nil
+}
+
+// logForeignTags says which payload tags other writers changed after the
+// merge; the step leaves them to those writers.
+func (s *importReleaseStep) logForeignTags(current, references *imagev1.ImageStream) {
+	have := make(map[string]imagev1.TagReference, len(current.Spec.Tags))
+	for _, tag := range current.Spec.Tags {
+		have[tag.Name] = tag
+	}
+	var changed []string
+	for _, tag := range references.Spec.Tags {
+		if got, ok := have[tag.Name]; !ok || !imagestreams.IsCanonical(got, tag.From.Name, s.config.ReferencePolicy) {
+			changed = append(changed, tag.Name)
+		}
+	}
+	if len(changed) > 0 {
+		s.log.WithField("tags", changed).Info("Leaving payload tags that other writers changed after the merge to them")
+	}
+}
+
+var semverPrefix = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$`)
+
+// applyReleaseConfig sets the release.openshift.io/config annotation for a
+// payload named by a semantic version, unless another writer owns it.
+func (s *importReleaseStep) applyReleaseConfig(ctx context.Context, current *imagev1.ImageStream, namespace, stable, payloadName string) error {
+	m := semverPrefix.FindStringSubmatch(payloadName)
+	if m == nil {
+		return nil
+	}
+	config, err := json.Marshal(map[string]string{"name": fmt.Sprintf("%s.%s.%s-0", m[1], m[2], m[3])})
+	if err != nil {
+		return err
+	}
+	if current.Annotations[api.ReleaseConfigAnnotation] == string(config) {
+		return nil
+	}
+	ac := imagev1apply.ImageStream(stable, namespace).WithAnnotations(map[string]string{api.ReleaseConfigAnnotation: string(config)})
+	err = s.apply(ctx, ac, imagestreams.ManagerConfig, false)
+	if isApplyConflict(err) {
+		s.log.WithField("annotation", api.ReleaseConfigAnnotation).Info("Leaving the release config annotation to the writer that owns it")
+		return nil
+	}
+	return err
+}
 
 // resetForeignFields gives every payload tag of stored (the stream as the
 // merge left it) its canonical definition where another writer had set a

@@ -95,13 +95,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, embedded
 		return diagnoseMain(ctx, args[1:], stdout, stderr)
 	}
 	o, err := parseOptions(args, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return ExitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "error: %v\n", err)
-		return ExitUsage
-	case o.Version:
+	if err != nil {
+		return usageCode(err, stderr)
+	}
+	if o.Version {
 		fmt.Fprintln(stdout, versionString())
 		return ExitOK
 	}
@@ -109,6 +106,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, embedded
 	defer cancel()
 	code := importMain(ctx, o, stdout, stderr, embedded)
 	return stoppedCode(ctx, code, stderr)
+}
+
+// usageCode is the exit status of a command line that did not parse: 0 for
+// --help, which printed the usage.
+func usageCode(err error, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "error: %v\n", err)
+	return ExitUsage
 }
 
 // stoppedCode turns the exit status of a run a signal or --timeout stopped

@@ -36,8 +36,13 @@ type Options struct {
 	Version bool
 }
 
-// listFlag is a flag that may be repeated and takes comma-separated lists.
-type listFlag struct{ values *[]string }
+// listFlag is a flag that may be repeated; with split, each value is a
+// comma-separated list. It refuses an empty item: `--name=` is a mistake, not
+// a request for the default.
+type listFlag struct {
+	values *[]string
+	split  bool
+}
 
 func (f listFlag) String() string {
 	if f.values == nil {
@@ -46,32 +51,18 @@ func (f listFlag) String() string {
 	return strings.Join(*f.values, ",")
 }
 
-// Set refuses an empty item: `--name=` is a mistake, not a request for the
-// default.
 func (f listFlag) Set(v string) error {
-	for _, item := range strings.Split(v, ",") {
+	items := []string{v}
+	if f.split {
+		items = strings.Split(v, ",")
+	}
+	for _, item := range items {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			return fmt.Errorf("empty value in %q", v)
 		}
 		*f.values = append(*f.values, item)
 	}
-	return nil
-}
-
-// fromFlag collects --from values: NAME=PULLSPEC, or a bare PULLSPEC for the
-// only release.
-type fromFlag struct{ values *[]string }
-
-func (f fromFlag) String() string {
-	if f.values == nil {
-		return ""
-	}
-	return strings.Join(*f.values, ",")
-}
-
-func (f fromFlag) Set(v string) error {
-	*f.values = append(*f.values, v)
 	return nil
 }
 
@@ -116,8 +107,8 @@ func parseOptions(args []string, stderr io.Writer) (*Options, error) {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
 	}
-	fs.Var(listFlag{&o.Names}, "name", "Release name to import (e.g. initial, latest). Repeat it or give a comma-separated list to import several side by side, as ci-operator runs them. Default: latest.")
-	fs.Var(fromFlag{&from}, "from", "Pull spec of the payload to import, as NAME=PULLSPEC (repeatable), or a bare PULLSPEC when there is one release. Required with a real cluster. On the embedded cluster it picks the generated payload's version: registry.fake.openshift.test/ocp/release:<version>.")
+	fs.Var(listFlag{values: &o.Names, split: true}, "name", "Release name to import (e.g. initial, latest). Repeat it or give a comma-separated list to import several side by side, as ci-operator runs them. Default: latest.")
+	fs.Var(listFlag{values: &from}, "from", "Pull spec of the payload to import, as NAME=PULLSPEC (repeatable), or a bare PULLSPEC when there is one release. Required with a real cluster. On the embedded cluster it picks the generated payload's version: registry.fake.openshift.test/ocp/release:<version>.")
 	fs.StringVar(&o.ReferencePolicy, "reference-policy", string(imagev1.SourceTagReferencePolicy), "Reference policy of the imported tags: Source (the tags resolve to where the images came from) or Local (they resolve to the cluster's registry, which pulls through).")
 	fs.StringVar(&o.CLIImage, "cli-image", "", "Pull spec of a CLI image to extract the payload with, for payloads whose own CLI image does not run on the cluster's architecture. It is imported into amd64-cli:latest.")
 	fs.IntVar(&o.Shards, "shards", 1, "Embedded cluster only: number of concurrent processes importing the same releases into the same namespace, as the shards of an aggregated /payload job do.")
@@ -185,8 +176,12 @@ func (o *clusterOptions) completeCluster() error {
 	default:
 		return fmt.Errorf("--output %q: want text or json", o.Output)
 	}
-	if !o.Embedded() && o.Namespace == "" {
-		return errors.New("--namespace is required with a real cluster (the kubeconfig's context names none)")
+	switch {
+	case o.Namespace != "" || o.Embedded():
+	case o.Kubeconfig != "":
+		return fmt.Errorf("--namespace is required: the current context of %s names no namespace", o.Kubeconfig)
+	default:
+		return errors.New("--namespace is required with --in-cluster")
 	}
 	return nil
 }

@@ -6,9 +6,11 @@ import (
 	"sync"
 	"time"
 
-	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/sirupsen/logrus"
+
 	corev1 "k8s.io/api/core/v1"
+
+	imagev1 "github.com/openshift/api/image/v1"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/graph"
@@ -84,7 +86,7 @@ func runImport(ctx context.Context, o *Options, env Environment, logger *logrus.
 		progress.note("Importing %d release(s) with 1 shard into %s as the baseline", len(o.Names), BaselineNamespace)
 		baseline = runShards(ctx, o, env, BaselineNamespace, 1, "baseline", logger, nil)
 		if baseline.Failed() {
-			progress.note("The baseline import failed: %v", baseline.Shards[0].Err)
+			progress.note("The baseline import failed: %s", shardError(ctx, baseline.Shards[0].Err))
 		}
 	}
 	progress.note("Importing %v into %s with %d shard(s) on %s", o.Names, o.Namespace, o.Shards, env.Describe())

@@ -62,6 +62,8 @@ type TagStatus struct {
 	Source     string             `json:"source,omitempty"`
 	Reason     string             `json:"reason,omitempty"`
 	Message    string             `json:"message,omitempty"`
+	// Class says, for a failed import, whether trying again may help.
+	Class imagestreams.FailureClass `json:"class,omitempty"`
 }
 
 // Object is a pod or ConfigMap of the step.
@@ -164,7 +166,11 @@ func (o *objects) release(ctx context.Context, client ctrlruntimeclient.Reader, 
 }
 
 func statusOf(st imagestreams.TagState) TagStatus {
-	return TagStatus{Tag: st.Tag, Phase: st.Phase, Generation: st.Generation, Source: st.Source, Reason: st.Reason, Message: st.Message}
+	status := TagStatus{Tag: st.Tag, Phase: st.Phase, Generation: st.Generation, Source: st.Source, Reason: st.Reason, Message: st.Message}
+	if st.Phase == imagestreams.Failed {
+		status.Class = st.Class()
+	}
+	return status
 }
 
 func podObject(pod *corev1.Pod) Object {

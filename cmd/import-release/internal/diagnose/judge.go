@@ -40,7 +40,7 @@ func (d *Diagnosis) judge() {
 		}
 		for _, tag := range r.Tags {
 			if tag.Phase == imagestreams.Failed && !open[tag.Tag] {
-				d.attention("%s:%s: the import of %s failed for generation %d: %s: %s", r.Stream, tag.Tag, tag.Source, tag.Generation, tag.Reason, tag.Message)
+				d.attention("%s:%s: the import of %s failed for generation %d (%s): %s: %s", r.Stream, tag.Tag, tag.Source, tag.Generation, tag.Class, tag.Reason, tag.Message)
 			}
 		}
 		for _, pod := range r.Pods {

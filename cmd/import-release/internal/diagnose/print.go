@@ -82,5 +82,5 @@ func reason(t TagStatus) string {
 	if t.Reason == "" && t.Message == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s: %s", t.Reason, t.Message)
+	return fmt.Sprintf("%s, %s: %s", t.Class, t.Reason, t.Message)
 }

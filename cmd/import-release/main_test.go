@@ -99,7 +99,8 @@ func TestEmbeddedImport(t *testing.T) {
 			}
 			wantInvariants := 2
 			if tc.shards > 1 {
-				wantInvariants = 3
+				// Writes, mutating requests and merges against the baseline.
+				wantInvariants = 5
 				if rep.BaselineWrites == nil || *rep.BaselineWrites == 0 {
 					t.Error("no baseline writes reported")
 				}
@@ -197,7 +198,8 @@ func TestBadInput(t *testing.T) {
 		{name: "bad release name", args: []string{"--name=Latest"}, wantCode: 2, want: "a release name is lower-case"},
 		{name: "unknown flag", args: []string{"--frm=x"}, wantCode: 2, want: "flag provided but not defined: -frm"},
 		{name: "shards with a real cluster", args: []string{"--kubeconfig=/dev/null", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18", "--shards=4"}, wantCode: 2, want: "--shards works with the embedded cluster only"},
-		{name: "real cluster without namespace", args: []string{"--kubeconfig=/dev/null", "--from=quay.io/ocp/release:4.18"}, wantCode: 2, want: "--namespace is required with a real cluster"},
+		{name: "in-cluster without namespace", args: []string{"--in-cluster", "--from=quay.io/ocp/release:4.18"}, wantCode: 2, want: "--namespace is required with --in-cluster"},
+		{name: "real cluster without namespace", args: []string{"--kubeconfig=/dev/null", "--from=quay.io/ocp/release:4.18"}, wantCode: 2, want: "--namespace is required: the current context of /dev/null names no namespace"},
 		{name: "real cluster without --from", args: []string{"--kubeconfig=/dev/null", "--namespace=ci-op-x"}, wantCode: 2, want: "--from is required with a real cluster; missing for latest"},
 		{name: "missing kubeconfig", args: []string{"--kubeconfig=/nonexistent/kubeconfig", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18"}, wantCode: 2, want: "error: --kubeconfig /nonexistent/kubeconfig: "},
 		{name: "missing kubeconfig is the first error", args: []string{"--kubeconfig=/nonexistent/kubeconfig", "--shards=3"}, wantCode: 2, want: "error: --kubeconfig /nonexistent/kubeconfig: "},

@@ -40,6 +40,9 @@ func (cl *Cluster) create(k kindInfo, obj ctrlruntimeclient.Object, manager stri
 	}
 	next := obj.DeepCopyObject().(ctrlruntimeclient.Object)
 	next.SetName(name)
+	if pod, ok := next.(*corev1.Pod); ok {
+		cl.resolveLocalImages(pod)
+	}
 	if err := validateObject(k, next); err != nil {
 		return writeResult{}, err
 	}

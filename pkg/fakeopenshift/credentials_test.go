@@ -2,6 +2,8 @@ package fakeopenshift
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -109,5 +111,75 @@ func TestPrivateRepositoryImportNeedsNamespaceCredentials(t *testing.T) {
 	}
 	if got := isi.Status.Images[0].Status; got.Status != metav1.StatusSuccess {
 		t.Errorf("import with the namespace's credentials: %s %s %s, want Success", got.Status, got.Reason, got.Message)
+	}
+}
+
+// TestReleaseExtractOfAPrivatePayloadNeedsARegistryConfig: `oc adm release
+// extract` of a payload in a private repository fails, as oc does, unless
+// --registry-config names a docker config that a secret volume of the pod
+// provides (the pull secret mounted at /pull).
+func TestReleaseExtractOfAPrivatePayloadNeedsARegistryConfig(t *testing.T) {
+	testCases := []struct {
+		name     string
+		flag     string
+		mount    bool
+		wantDone corev1.PodPhase
+	}{
+		{name: "no registry config", wantDone: corev1.PodFailed},
+		{name: "registry config not mounted", flag: " --registry-config=/pull/.dockerconfigjson", wantDone: corev1.PodFailed},
+		{name: "pull secret mounted at /pull", flag: " --registry-config=/pull/.dockerconfigjson", mount: true, wantDone: corev1.PodSucceeded},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCluster(t)
+			rel := addRelease(c, 2)
+			c.Registry().Private(rel.PullSpec, "ci", "secret")
+			cl := c.Client("step")
+			if err := cl.Create(t.Context(), pullSecret("registry-pull-credentials", registry.DefaultHost, "ci", "secret", corev1.SecretTypeDockerConfigJson)); err != nil {
+				t.Fatal(err)
+			}
+			script := "oc adm release extract --from=" + rel.PullSpec + " --file=image-references" + tc.flag + " > /dev/termination-log"
+			pod := programPod("extract", rel.CLIPullSpec, "/bin/bash", "-c", script)
+			pod.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
+			if tc.mount {
+				pod.Spec.Volumes = []corev1.Volume{{Name: "pull-secret", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "registry-pull-credentials"}}}}
+				pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "pull-secret", MountPath: "/pull", ReadOnly: true}}
+			}
+			_, done := watchPod(t, cl, createPod(t, cl, pod), podDone)
+			term := terminated(t, done)
+			if done.Status.Phase != tc.wantDone {
+				t.Fatalf("pod %s (%q), want %s", done.Status.Phase, term.Message, tc.wantDone)
+			}
+			if tc.wantDone == corev1.PodFailed && !strings.Contains(term.Message, "may not have access") {
+				t.Errorf("failure %q does not say the image is not accessible", term.Message)
+			}
+		})
+	}
+}
+
+// TestPodImageResolvedThroughLocalLookupPolicy: as OpenShift's image policy
+// admission does, a pod image "stream:tag" is resolved through the stream of
+// the pod's namespace when it has lookupPolicy.local and the tag an image;
+// other images are left as they are.
+func TestPodImageResolvedThroughLocalLookupPolicy(t *testing.T) {
+	c := newTestCluster(t)
+	rel := addRelease(c, 1)
+	cl := c.Client("step")
+	for _, local := range []bool{true, false} {
+		is := newStream(map[bool]string{true: "release", false: "nolookup"}[local], dockerTag("latest", rel.PullSpec))
+		is.Spec.LookupPolicy.Local = local
+		createStream(t, cl, is)
+		waitForStream(t, cl, is.Name, "imported", imported("latest"))
+	}
+	for i, tc := range []struct{ image, want string }{
+		{image: "release:latest", want: rel.DigestPullSpec},
+		{image: "release:missing", want: "release:missing"},
+		{image: "nolookup:latest", want: "nolookup:latest"},
+		{image: rel.PullSpec, want: rel.PullSpec},
+	} {
+		pod := createPod(t, cl, programPod("p-"+strconv.Itoa(i), tc.image, "true"))
+		if got := pod.Spec.Containers[0].Image; got != tc.want {
+			t.Errorf("image %s resolved to %s, want %s", tc.image, got, tc.want)
+		}
 	}
 }

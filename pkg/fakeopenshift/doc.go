@@ -86,13 +86,19 @@
 //     the kubelet stops the container and removes the pod, MODIFIED then
 //     DELETED (TestKubeletFinishesGracefulDeletion); see graceful.go;
 //   - a scheduler binds each pod to NodeName before the kubelet starts it;
+//   - image policy admission: a pod image "stream:tag" resolves through a
+//     lookupPolicy.local stream of the pod's namespace
+//     (TestPodImageResolvedThroughLocalLookupPolicy);
 //   - registry credentials, opt-in per repository (Registry().Private): the
 //     kubelet pulls with the pod's and its service account's
 //     imagePullSecrets, else the container waits in ErrImagePull
 //     (TestPrivateRepositoryNeedsAPullSecret); an import uses the docker
 //     config secrets of the stream's namespace, else fails Unauthorized
-//     (TestPrivateRepositoryImportNeedsNamespaceCredentials); see
-//     credentials.go.
+//     (TestPrivateRepositoryImportNeedsNamespaceCredentials); `oc adm
+//     release extract` of a private payload needs --registry-config naming a
+//     docker config in a mounted secret volume, else fails unauthorized
+//     (TestReleaseExtractOfAPrivatePayloadNeedsARegistryConfig); see
+//     credentials.go and shell.
 //
 // Test tools:
 //   - Stats.Calls: every request by process, verb, kind, field manager and
@@ -109,12 +115,10 @@
 //
 // # Limits
 //
-// Not modelled: admission (including the image policy admission that
-// resolves a pod's short image names through a lookupPolicy.local stream),
-// quota and RBAC enforcement; registry credentials in the pod's programs
-// (`oc adm release extract` and `oc registry login` need no registry config,
-// whatever the payload's repository), and the kubelet's alternation of
-// ErrImagePull and ImagePullBackOff (it tries once); list pagination; finalizers and garbage collection of
+// Not modelled: admission other than image policy's local lookup, quota and RBAC enforcement; `oc registry login`, $HOME/.docker/config.json
+// and environment variables in pod scripts (the shell knows only the
+// commands it documents), and the kubelet's alternation of ErrImagePull and
+// ImagePullBackOff (it tries once); list pagination; finalizers and garbage collection of
 // owned objects; the kubelet's restarts (pods run once, whatever the
 // restartPolicy) and container logs; node failures other than the pod
 // faults; watch bookmarks; unstructured objects. Pods run only the programs

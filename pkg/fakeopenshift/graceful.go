@@ -66,9 +66,13 @@ const SchedulerProcess = "kube-scheduler"
 const NodeName = "fake-node-0"
 
 // bindPod binds a pod to the node, as the scheduler's POST pods/binding
-// does: spec.nodeName and the PodScheduled condition. It reports false when
-// the pod is gone, replaced or Terminating.
+// does: spec.nodeName and the PodScheduled condition. A pod created with a
+// nodeName skips the scheduler, and the fake's kubelet stands for every
+// node. It reports false when the pod is gone, replaced or Terminating.
 func (cl *Cluster) bindPod(pod *corev1.Pod) bool {
+	if pod.Spec.NodeName != "" {
+		return true
+	}
 	k, _ := kindFor(podGVK)
 	cl.stats.request(SchedulerProcess, "create", "Binding")
 	res, err := cl.store.write(podGVK, k.resource, keyOf(podGVK, pod), func(live ctrlruntimeclient.Object) (ctrlruntimeclient.Object, error) {

@@ -26,7 +26,10 @@ import (
 //	    prints the payload's cli image pull spec, no trailing newline
 //	oc adm release extract --from=PULLSPEC --file=image-references [--registry-config=FILE]
 //	    prints the payload's image-references (an image.openshift.io/v1
-//	    ImageStream, indented JSON), as the real command does
+//	    ImageStream, indented JSON), as the real command does; a payload in
+//	    a private repository needs FILE: a docker config in a secret volume
+//	    the container mounts (e.g. the pull secret at /pull, FILE
+//	    /pull/.dockerconfigjson), else it fails as oc does, unauthorized
 //	oc create configmap NAME --from-file=KEY=FILE --dry-run=client -o json
 //	    prints the ConfigMap
 //	oc patch --local --type=merge -f FILE -o json -p PATCH
@@ -125,6 +128,9 @@ func (s *shell) runRedirected(ctx context.Context, words []string) (string, erro
 func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) {
 	flags, args := parseFlags(words)
 	program := path.Base(words[0])
+	if out, ok, err := s.runFileCommand(ctx, words, flags, args); ok {
+		return out, err
+	}
 	switch {
 	case program == "cluster-version-operator" && s.image.Kind != registry.KindPayload:
 		return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: %s is not a release payload image; cluster-version-operator is not in it", s.pullSpec)}
@@ -136,7 +142,7 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 		}
 		return []byte(s.image.Release.CLIPullSpec), nil
 	case len(args) == 4 && args[0] == "oc" && args[1] == "adm" && args[2] == "release" && args[3] == "extract" && flags["file"] == "image-references" && flags["from"] != "" && (len(flags) == 2 || (len(flags) == 3 && flags["registry-config"] != "")):
-		img, err := s.cluster.registry.Resolve(ctx, flags["from"])
+		img, err := s.cluster.registry.ResolveWith(ctx, flags["from"], s.registryConfig(flags["registry-config"]))
 		if err != nil {
 			return nil, fmt.Errorf("error: unable to read release image %s: %w", flags["from"], err)
 		}
@@ -203,7 +209,7 @@ func (s *shell) configMapFrom(file string) (*corev1.ConfigMap, error) {
 func parseFlags(words []string) (map[string]string, []string) {
 	flags := map[string]string{}
 	var args []string
-	takesValue := map[string]bool{"o": true, "f": true, "p": true, "type": true, "from": true, "file": true, "from-file": true, "dry-run": true, "registry-config": true}
+	takesValue := map[string]bool{"o": true, "f": true, "p": true, "type": true, "from": true, "file": true, "from-file": true, "dry-run": true, "registry-config": true, "to": true}
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if !strings.HasPrefix(w, "-") {

@@ -12,5 +12,7 @@
 // a tag whose spec generation is G is imported when its newest status entry
 // is for generation G or later, and failed when an ImportSuccess=False
 // condition is for generation G or later. A failed import is terminal in the
-// import controller, so the wait re-triggers it itself.
+// import controller, so the wait re-triggers it itself. ClassifyFailure
+// tells a transient failure (worth a re-trigger) from a permanent one, by
+// the reasons openshift-apiserver's importer gives (its doc has the table).
 package imagestreams

@@ -163,6 +163,9 @@ func (r *retriggerer) chain(ctx context.Context, held *heldLease) (err error) {
 			r.recovered(offers)
 			return nil
 		}
+		if permanent := permanentIn(failed); len(permanent) > 0 {
+			return &ImportFailedError{Namespace: r.w.namespace, Stream: r.w.stream, Failed: permanent}
+		}
 		p := planRetriggers(readLedger(held.current()), failed, r.w.opts.retries, r.arrival, time.Now())
 		if len(p.exhausted) > 0 {
 			spent = p.next

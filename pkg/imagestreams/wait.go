@@ -97,46 +97,13 @@ func WithRetriggerObserver(f func(tags []string)) WaitOption {
 // Defaults of WaitForImports.
 const (
 	DefaultStallTimeout = 10 * time.Minute
-	DefaultRetries      = 2
-	DefaultRetryDelay   = time.Second
+	// DefaultRetries and DefaultRetryDelay make a transient failure's chain
+	// at least as patient as the step this replaces (6 re-imports over ~31 s):
+	// 6 re-triggers, the first after 1-1.5 s, each wait doubling, about a
+	// minute in all.
+	DefaultRetries    = 6
+	DefaultRetryDelay = time.Second
 )
-
-// ImportFailedError says which tags failed to import, from where and why,
-// after the re-trigger budget was spent.
-type ImportFailedError struct {
-	Namespace, Stream string
-	Failed            []TagState
-}
-
-func (e *ImportFailedError) Error() string {
-	var parts []string
-	for _, f := range e.Failed {
-		parts = append(parts, fmt.Sprintf("%s from %s: %s: %s", f.Tag, f.Source, f.Reason, f.Message))
-	}
-	return fmt.Sprintf("could not import %d tag(s) into %s/%s: %s", len(e.Failed), e.Namespace, e.Stream, strings.Join(parts, "; "))
-}
-
-// StalledError says that nothing changed for the stall timeout and what the
-// wait was waiting for.
-type StalledError struct {
-	Namespace, Stream string
-	Timeout           time.Duration
-	Imported, Total   int
-	Waiting           []TagState
-}
-
-func (e *StalledError) Error() string {
-	var names []string
-	for i, w := range e.Waiting {
-		if i == 5 {
-			names = append(names, fmt.Sprintf("and %d more", len(e.Waiting)-5))
-			break
-		}
-		names = append(names, fmt.Sprintf("%s (%s)", w.Tag, strings.ToLower(string(w.Phase))))
-	}
-	return fmt.Sprintf("no import progress in %s/%s for %s: %d/%d tags imported, waiting for %s",
-		e.Namespace, e.Stream, e.Timeout, e.Imported, e.Total, strings.Join(names, ", "))
-}
 
 // WaitForImports watches one stream until every tag in tags is imported for
 // its current generation, and returns the stream as last seen. A failed
@@ -336,10 +303,25 @@ func (w *waiter) judge(ctx context.Context, is *imagev1.ImageStream) (bool, erro
 	if imported == len(w.tags) {
 		return true, nil
 	}
+	if permanent := permanentIn(failed); len(permanent) > 0 {
+		return false, &ImportFailedError{Namespace: w.namespace, Stream: w.stream, Failed: permanent}
+	}
 	if len(failed) > 0 {
 		w.retrigger.offer(failed)
 	}
 	return false, nil
+}
+
+// permanentIn returns the failures that asking again cannot fix
+// (ClassifyFailure): the wait fails on them at once, without a re-trigger.
+func permanentIn(failed []TagState) []TagState {
+	var out []TagState
+	for _, st := range failed {
+		if st.Class() == Permanent {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // signalProgress resets the stall timer.

@@ -162,7 +162,8 @@ func TestWaitFailsAfterTheRetryBudget(t *testing.T) {
 		t.Run(fmt.Sprintf("%d retries", retries), func(t *testing.T) {
 			env := newWaitEnv(t)
 			installer := env.images["installer"]
-			env.cluster.Registry().AddFault(registry.FaultRule{PullSpec: installer.PullSpec, Permanent: registry.ReasonNotFound})
+			// A transient reason that never clears.
+			env.cluster.Registry().AddFault(registry.FaultRule{PullSpec: installer.PullSpec, Permanent: registry.ReasonInternalError})
 			env.apply(t, "stable", "", "cli", "installer")
 			var retriggered [][]string
 			start := time.Now()
@@ -179,7 +180,7 @@ func TestWaitFailsAfterTheRetryBudget(t *testing.T) {
 			if diff := cmp.Diff([]string{"installer"}, tagNames(failed.Failed)); diff != "" {
 				t.Errorf("failed tags (-want +got):\n%s", diff)
 			}
-			for _, want := range []string{"installer from " + installer.PullSpec, "NotFound", "not found", "1 tag(s)", waitNamespace + "/stable"} {
+			for _, want := range []string{"installer from " + installer.PullSpec, "InternalError", "Internal error", "1 tag(s)", waitNamespace + "/stable"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not contain %q", err, want)
 				}

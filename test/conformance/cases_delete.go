@@ -57,7 +57,7 @@ func watchPod(t *testing.T, env Env, name, resourceVersion string) watch.Interfa
 
 // testGracefulPodDeletion: deleting a pod bound to a node only marks it
 // (deletionTimestamp, grace period) until the kubelet, or a delete with
-// grace period 0, removes it.
+// grace period 0, removes it; meanwhile its name is taken.
 func testGracefulPodDeletion(t *testing.T, env Env) {
 	pod := newPod(env.Namespace, "scheduled", "node-1")
 	create(t, env, pod)
@@ -72,6 +72,9 @@ func testGracefulPodDeletion(t *testing.T, env Env) {
 	}
 	if grace := marked.GetDeletionGracePeriodSeconds(); grace == nil || *grace <= 0 {
 		t.Errorf("deletionGracePeriodSeconds of a terminating pod: want > 0, got %v", grace)
+	}
+	if err := env.Client.Create(ctx(t), newPod(env.Namespace, pod.Name, "node-1"), owner); !apierrors.IsAlreadyExists(err) {
+		t.Errorf("create of a terminating pod's name: want AlreadyExists, got %v", err)
 	}
 	// Finish the deletion as a kubelet does; a backend's own kubelet may
 	// have done so already.

@@ -10,17 +10,15 @@ import (
 )
 
 // fakeDivergences are the cases the fake is known to fail, with why.
-var fakeDivergences = map[string]string{
-	CaseGracefulPodDeletion: "the fake deletes a pod at once: no deletionTimestamp, no grace period",
-	CaseNameValidation:      "the fake does not validate object names",
-}
+var fakeDivergences = map[string]string{}
 
 var namespaces atomic.Int64
 
-// fakeBackend is a fresh fake cluster per case. Pods stay Pending for an
-// hour, as pods no kubelet starts do on a real server.
+// fakeBackend is a fresh fake cluster per case. Its scheduler and kubelet
+// leave pods alone for an hour, as on an apiserver with neither.
 func fakeBackend(t *testing.T) Env {
 	latency := fakeopenshift.DefaultLatency
+	latency.PodSchedule = time.Hour
 	latency.PodStart = time.Hour
 	cluster := fakeopenshift.New(t.Context(), fakeopenshift.WithLatency(latency))
 	t.Cleanup(cluster.Stop)

@@ -9,11 +9,8 @@ import (
 	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
 	"github.com/ci-operator-plugins/import-release/pkg/pods"
 	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
@@ -46,13 +43,16 @@ func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, p
 		return "", fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
 	}
 	if cliPayload(is) != payload {
-		pod, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli")
+		pod, _, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli")
 		if err != nil {
 			return "", err
 		}
 		cli := strings.TrimSpace(pods.TerminationMessage(pod))
 		if _, err := pullspec.Parse(cli); err != nil {
 			return "", fmt.Errorf("pod %s/%s did not print the CLI image's pull spec (%q): %w", pod.Namespace, pod.Name, cli, err)
+		}
+		if err := checkPinned(pod, payload); err != nil {
+			return "", err
 		}
 		tag := imagestreams.Tag("cli", cli, s.config.ReferencePolicy).WithAnnotations(map[string]string{CLIPayloadAnnotation: payload})
 		if err := s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tag), imagestreams.ManagerCLI, true); err != nil {
@@ -89,67 +89,18 @@ func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, t
 	return imagestreams.StateOf(is, tag).DockerImageReference, nil
 }
 
-// cliPod asks the payload which CLI image it ships.
-func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
-	pod := s.pod(namespace, CLIPodName(s.config.Name, payload), "cli")
-	pod.Spec.Containers = []corev1.Container{{
-		Name:  "release",
-		Image: payload,
-		// The program prints the pull spec; a kubelet makes only what is
-		// written to the termination-log file the termination message of a
-		// container that succeeded.
-		Command:                  []string{"/bin/sh", "-c", "/usr/bin/cluster-version-operator image cli > " + corev1.TerminationMessagePathDefault},
-		TerminationMessagePath:   corev1.TerminationMessagePathDefault,
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-		Resources:                s.resources("cli"),
-	}}
-	return pod
-}
-
-// pod returns the skeleton every pod of the step shares.
-func (s *importReleaseStep) pod(namespace, name, role string) *corev1.Pod {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: namespace,
-			Labels:    map[string]string{api.ReleaseLabel: s.config.Name, "ci.openshift.io/release-role": role},
-		},
-		Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			NodeName:      s.config.NodeName,
-		},
-	}
-	if s.config.PullSecret != nil {
-		pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: s.config.PullSecret.Name}}
-	}
-	return pod
-}
-
-// resources returns the requirements of a pod role: the configured ones, or
-// 50m CPU and 400Mi of memory.
-func (s *importReleaseStep) resources(role string) corev1.ResourceRequirements {
-	if r, ok := s.config.Resources[role]; ok {
-		return r
-	}
-	if r, ok := s.config.Resources["*"]; ok {
-		return r
-	}
-	return corev1.ResourceRequirements{Requests: corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("50m"),
-		corev1.ResourceMemory: resource.MustParse("400Mi"),
-	}}
-}
-
 // runPod runs a content-addressed pod to completion, created by whichever
-// process is first and adopted by the rest.
-func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage) (*corev1.Pod, error) {
+// process is first and adopted by the rest; created says whether this
+// process created it.
+func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage) (done *corev1.Pod, created bool, err error) {
 	log := s.log.WithField("pod", pod.Name)
-	done, err := pods.Run(ctx, s.client, pod,
+	done, err = pods.Run(ctx, s.client, pod,
 		pods.WithMaxFailures(s.config.PodFailures),
 		pods.WithStallTimeout(s.config.StallTimeout),
 		pods.WithObserver(func(ev pods.Event) {
 			switch {
 			case ev.Created:
+				created = true
 				log.Infof("Created pod %s", pod.Name)
 			case ev.Replaced:
 				log.Warnf("Pod %s failed; replacing it", pod.Name)
@@ -159,8 +110,8 @@ func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage S
 			s.observe(Progress{Stage: stage, Pod: pod.Name, PodPhase: ev.Phase, PodCreated: ev.Created})
 		}))
 	if err != nil {
-		return nil, err
+		return nil, created, err
 	}
 	s.record("Pod", done)
-	return done, nil
+	return done, created, nil
 }

@@ -208,8 +208,8 @@ func TestTransientImportFailureIsRetriggeredOnce(t *testing.T) {
 }
 
 func TestPermanentImportFailureFailsFast(t *testing.T) {
-	// However many processes see the failure, the budget is shared: the
-	// controller's import and DefaultImportRetries re-triggers in all.
+	// However many processes see the failure, none re-triggers it: NotFound
+	// is permanent, and every process fails on seeing it.
 	for _, n := range []int{1, 8} {
 		t.Run(fmt.Sprintf("%d processes", n), func(t *testing.T) {
 			env := newTestEnv(t, faultImages, "latest")
@@ -243,7 +243,8 @@ func TestPermanentImportFailureFailsFast(t *testing.T) {
 				}
 			}
 			key := fakeopenshift.TagKey{Namespace: testNamespace, Stream: "stable", Tag: "installer"}
-			if got, want := env.cluster.Stats().ImportAttempts[key], 1+DefaultImportRetries; got != want {
+			// A permanent reason is not re-triggered: the controller's attempt only.
+			if got, want := env.cluster.Stats().ImportAttempts[key], 1; got != want {
 				t.Errorf("installer import attempted %d times, want %d", got, want)
 			}
 		})

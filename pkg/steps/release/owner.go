@@ -213,9 +213,10 @@ func (c *payloadClaim) check(ctx context.Context) (*coordinationv1.Lease, error)
 	return lease, nil
 }
 
-// complete marks the record complete, conditional on it still naming this
-// process's payload (step 5); verify runs on every attempt, after the read.
-func (c *payloadClaim) complete(ctx context.Context, verify func() error) error {
+// complete checks that the record still names this process's payload and
+// runs verify after that read (step 5); the merger then marks the record
+// complete, conditionally on the version read.
+func (c *payloadClaim) complete(ctx context.Context, merger bool, verify func() error) error {
 	return onConflict(ctx, func() error {
 		lease, err := c.check(ctx)
 		if err != nil {
@@ -225,7 +226,7 @@ func (c *payloadClaim) complete(ctx context.Context, verify func() error) error 
 			return err
 		}
 		rec := readPayloadRecord(lease)
-		if rec.State == payloadComplete {
+		if rec.State == payloadComplete || !merger {
 			return nil
 		}
 		rec.State = payloadComplete
@@ -235,8 +236,9 @@ func (c *payloadClaim) complete(ctx context.Context, verify func() error) error 
 }
 
 // recordConfigMap checks the digest of the extracted image references
-// against the record, and records it when the record has none for name.
-func (c *payloadClaim) recordConfigMap(ctx context.Context, name, digest string) error {
+// against the record, and, for the merger, records it when the record has
+// none for name (a follower that finds none leaves it to the merger).
+func (c *payloadClaim) recordConfigMap(ctx context.Context, name, digest string, merger bool) error {
 	return onConflict(ctx, func() error {
 		lease, err := c.check(ctx)
 		if err != nil {
@@ -248,6 +250,9 @@ func (c *payloadClaim) recordConfigMap(ctx context.Context, name, digest string)
 				return fmt.Errorf("ConfigMap %s/%s does not hold the image references extracted for %s: its data has sha256 %s, %s recorded %s; delete it to extract them again",
 					c.store.Key.Namespace, name, c.payload, digest, PayloadLeaseName(c.release), rec.ConfigMapSHA256)
 			}
+			return nil
+		}
+		if !merger {
 			return nil
 		}
 		rec.ConfigMap, rec.ConfigMapSHA256 = name, digest

@@ -41,10 +41,10 @@ func (s *importReleaseStep) importPayload(ctx context.Context, namespace, stable
 // finish checks, before the run reports success, that the release name
 // still holds this payload — release:<name> imported from it, its tags
 // merged into the stable stream — and marks the payload record complete.
-func (s *importReleaseStep) finish(ctx context.Context, claim *payloadClaim, releaseIS *imagev1.ImageStream, source, payload string, images int) error {
+func (s *importReleaseStep) finish(ctx context.Context, claim *payloadClaim, merger bool, releaseIS *imagev1.ImageStream, source, payload string, images int) error {
 	namespace, name := s.jobSpec.Namespace(), s.config.Name
 	stable := api.ReleaseStreamFor(name)
-	err := claim.complete(ctx, func() error {
+	err := claim.complete(ctx, merger, func() error {
 		release, current := &imagev1.ImageStream{}, &imagev1.ImageStream{}
 		if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: api.ReleaseImageStream}, release); err != nil {
 			return fmt.Errorf("could not read image stream %s/%s: %w", namespace, api.ReleaseImageStream, err)

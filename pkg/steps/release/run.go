@@ -40,11 +40,11 @@ func (s *importReleaseStep) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("could not find the CLI image of release %s: %w", name, err)
 	}
-	references, err := s.extract(ctx, namespace, cli, payload, claim)
+	references, merger, err := s.extract(ctx, namespace, cli, payload, claim)
 	if err != nil {
 		return fmt.Errorf("could not read the image references of release %s: %w", name, err)
 	}
-	tags, err := s.merge(ctx, namespace, stable, payload, references, claim)
+	tags, err := s.merge(ctx, namespace, stable, payload, references, claim, merger)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (s *importReleaseStep) run(ctx context.Context) error {
 		return fmt.Errorf("could not import the images of release %s: %w", name, err)
 	}
 	s.record("ImageStream", stableIS)
-	if err := s.finish(ctx, claim, releaseIS, source, payload, len(tags)); err != nil {
+	if err := s.finish(ctx, claim, merger, releaseIS, source, payload, len(tags)); err != nil {
 		return err
 	}
 	log.Infof("Imported release %s: %d images in %s", name, len(tags), stable)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -32,7 +33,7 @@ Flags:
 `
 
 // records is the reader of the re-trigger record the step keeps.
-var records diagnose.RecordReader = diagnose.LeaseRecords{}
+var records diagnose.RecordReader = diagnose.Records{}
 
 func diagnoseMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := &clusterOptions{}
@@ -87,8 +88,11 @@ func printDiagnosis(w io.Writer, d *diagnose.Diagnosis, format string) error {
 // diagnoseNamespace diagnoses the namespace a failed import ran in; a
 // diagnosis that cannot read says so in its attention list.
 func diagnoseNamespace(ctx context.Context, client ctrlruntimeclient.Reader, namespace string) *diagnose.Diagnosis {
-	// The run's context may be over (a timeout); the diagnosis still reads.
-	d, err := diagnose.Namespace(context.WithoutCancel(ctx), client, namespace, records)
+	// The run's context may be over (a timeout or an interrupt); the
+	// diagnosis still reads, for a bounded time.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	d, err := diagnose.Namespace(ctx, client, namespace, records)
 	if err != nil {
 		return &diagnose.Diagnosis{Namespace: namespace, NeedsAttention: true, Attention: []string{"could not diagnose: " + err.Error()}}
 	}

@@ -176,8 +176,12 @@ func (o *clusterOptions) completeCluster() error {
 	default:
 		return fmt.Errorf("--output %q: want text or json", o.Output)
 	}
-	if !o.Embedded() && o.Namespace == "" {
-		return errors.New("--namespace is required with a real cluster (the kubeconfig's context names none)")
+	switch {
+	case o.Namespace != "" || o.Embedded():
+	case o.Kubeconfig != "":
+		return fmt.Errorf("--namespace is required: the current context of %s names no namespace", o.Kubeconfig)
+	default:
+		return errors.New("--namespace is required with --in-cluster")
 	}
 	return nil
 }

@@ -268,11 +268,15 @@ func splitWords(line string) ([]string, error) {
 	return words, nil
 }
 
-// registryConfig reads the logins of a docker config file that a secret
-// volume of the pod provides; none when file is empty or not such a file.
+// registryConfig reads the logins of a docker config file that the script
+// wrote or a secret volume of the pod provides; none when file is empty or
+// not such a file.
 func (s *shell) registryConfig(file string) registry.Credentials {
 	if file == "" || len(s.pod.Spec.Containers) == 0 {
 		return nil
+	}
+	if creds, ok := s.writtenRegistryConfig(file); ok {
+		return creds
 	}
 	for _, mount := range s.pod.Spec.Containers[0].VolumeMounts {
 		key, ok := strings.CutPrefix(file, strings.TrimSuffix(mount.MountPath, "/")+"/")

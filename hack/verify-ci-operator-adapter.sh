@@ -31,6 +31,9 @@ go mod edit -modfile="${work}/go.mod" -replace="github.com/openshift/ci-tools=${
 cd "${repo}/hack/ci-operator"
 
 revision=$(git -C "${citools}" rev-parse --short=9 HEAD 2>/dev/null || echo "unknown revision")
+if [[ -n $(git -C "${citools}" status --porcelain 2>/dev/null) ]]; then
+	revision="${revision} with local changes"
+fi
 echo "==> ci-tools ${citools} at ${revision}"
 echo "==> resolving modules"
 GOFLAGS="${GOFLAGS:-} -mod=mod" go mod tidy -modfile="${work}/go.mod"

@@ -97,12 +97,12 @@ func (s *shell) readFile(ctx context.Context, name string) ([]byte, error) {
 	return nil, fmt.Errorf("cp: cannot stat '%s': No such file or directory", name)
 }
 
-// registryConfig returns the logins of the docker configuration file the
-// script wrote (for `oc --registry-config`); none without one.
-func (s *shell) registryConfig(file string) registry.Credentials {
+// writtenRegistryConfig returns the logins of a docker configuration file
+// the script wrote (with cp and oc registry login), and whether there is one.
+func (s *shell) writtenRegistryConfig(file string) (registry.Credentials, bool) {
 	data, ok := s.files[file]
-	if file == "" || !ok {
-		return registry.Credentials{}
+	if !ok {
+		return nil, false
 	}
-	return registry.Credentials(dockerAuths(&corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: data}}))
+	return registry.Credentials(dockerAuths(&corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: data}})), true
 }

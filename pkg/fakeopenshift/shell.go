@@ -267,3 +267,35 @@ func splitWords(line string) ([]string, error) {
 	}
 	return words, nil
 }
+
+// registryConfig reads the logins of a docker config file that the script
+// wrote or a secret volume of the pod provides; none when file is empty or
+// not such a file.
+func (s *shell) registryConfig(file string) registry.Credentials {
+	if file == "" || len(s.pod.Spec.Containers) == 0 {
+		return nil
+	}
+	if creds, ok := s.writtenRegistryConfig(file); ok {
+		return creds
+	}
+	for _, mount := range s.pod.Spec.Containers[0].VolumeMounts {
+		key, ok := strings.CutPrefix(file, strings.TrimSuffix(mount.MountPath, "/")+"/")
+		if !ok {
+			continue
+		}
+		for _, v := range s.pod.Spec.Volumes {
+			if v.Name != mount.Name || v.Secret == nil {
+				continue
+			}
+			secret, _ := s.cluster.store.get(objectKey{gvk: corev1.SchemeGroupVersion.WithKind("Secret"), namespace: s.pod.Namespace, name: v.Secret.SecretName}).(*corev1.Secret)
+			if secret == nil {
+				return nil
+			}
+			// The file holds the secret's key as it is, whatever the
+			// secret's type: read it as a docker config.
+			asConfig := &corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: secret.Data[key]}}
+			return dockerAuths(asConfig)
+		}
+	}
+	return nil
+}

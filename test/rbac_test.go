@@ -119,14 +119,42 @@ func TestRoleAllowsExactlyWhatTheStepDoes(t *testing.T) {
 	if diff := cmp.Diff([]string(nil), unused); diff != "" {
 		t.Errorf("deploy/rbac.yaml allows what the step never does (-want +got):\n%s", diff)
 	}
+	// The apiserver lets the step create the Role only if it holds every
+	// permission the Role grants.
+	var ungrantable []string
+	for k := range granted() {
+		if !allowed[k] {
+			ungrantable = append(ungrantable, k)
+		}
+	}
+	sort.Strings(ungrantable)
+	if diff := cmp.Diff([]string(nil), ungrantable); diff != "" {
+		t.Errorf("deploy/rbac.yaml lacks what the step grants to ci-operator's account (-want +got):\n%s", diff)
+	}
 	if role.Kind != "Role" || strings.Contains(string(data), "ClusterRole") {
 		t.Error("the RBAC must be a namespaced Role")
 	}
 }
 
 // neededForGrant lists permissions the step holds only so that it may grant
-// them to the extract pod's service account, and those only a process that
-// waits for another's claim uses (one process alone never does).
+// them in ci-operator's Role for the extract pod's service account, and
+// those only a process that waits for another's claim uses (one process
+// alone never does).
 func neededForGrant(permission string) bool {
-	return permission == "/configmaps create" || permission == "coordination.k8s.io/leases watch"
+	return granted()[permission] || permission == "coordination.k8s.io/leases watch"
+}
+
+// granted expands the rules of the Role the step creates.
+func granted() map[string]bool {
+	out := map[string]bool{}
+	for _, rule := range release.ImageRoleRules() {
+		for _, group := range rule.APIGroups {
+			for _, resource := range rule.Resources {
+				for _, verb := range rule.Verbs {
+					out[group+"/"+resource+" "+verb] = true
+				}
+			}
+		}
+	}
+	return out
 }

@@ -111,7 +111,7 @@ func checkInvariants(o *options, env *environment, stats fakeopenshift.Stats) []
 // followerMutatingBudget bounds the mutating requests a follower may send per
 // release beyond the leader's: its no-op applies of the streams and tags,
 // and the creates of pods and RBAC objects that get AlreadyExists.
-const followerMutatingBudget = 10
+const followerMutatingBudget = 12
 
 // requestInvariants compares every mutating request the shards sent (no-op
 // writes, conflicts and errors included) and the payload merge applies with

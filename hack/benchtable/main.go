@@ -89,7 +89,7 @@ func writeChart(path string, rows []bench.Row, pairs int) error {
 	}
 	title := fmt.Sprintf("import-release: N shards against one shard, embedded fake OpenShift, median of %d pair(s)", pairs)
 	if err := bench.WriteChart(f, rows, title); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {

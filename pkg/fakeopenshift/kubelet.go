@@ -188,7 +188,7 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, fault *PodFault) 
 		return
 	}
 	container := pod.Spec.Containers[0]
-	img, err := k.cluster.registry.ResolveWith(ctx, container.Image, k.cluster.podCredentials(pod))
+	img, err := k.cluster.registry.ResolveWith(ctx, k.cluster.resolveLocalName(ctx, pod.Namespace, container.Image), k.cluster.podCredentials(pod))
 	if err != nil {
 		k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
 			st.ContainerStatuses = []corev1.ContainerStatus{{Name: container.Name, Image: container.Image, State: corev1.ContainerState{

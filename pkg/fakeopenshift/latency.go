@@ -72,7 +72,7 @@ func (l Latency) scaled(d time.Duration) time.Duration {
 
 // DefaultLatency keeps the order of a real cluster's latencies (API requests
 // fastest, then imports, then pods) at test speed: API 0.2ms, a 190-image
-// import ~12ms, pods ~50ms. Imports are shorter, relative to writes, than on
+// import ~12ms, pods ~60ms (bound after 10ms). Imports are shorter, relative to writes, than on
 // a real cluster (where a payload import takes tens of seconds), so races
 // that need a write to land during an import are rarer; a test that needs
 // them uses RealClusterLatency.Scaled or makes an import slow with a
@@ -83,7 +83,7 @@ var DefaultLatency = Latency{
 	ImportPerImage:  50 * time.Microsecond,
 	ImportRetryBase: time.Millisecond,
 	ImportRetryMax:  200 * time.Millisecond,
-	PodSchedule:     time.Millisecond,
+	PodSchedule:     10 * time.Millisecond,
 	PodStart:        20 * time.Millisecond,
 	PodRun:          30 * time.Millisecond,
 	PodStop:         time.Millisecond,

@@ -128,6 +128,9 @@ func (s *shell) runRedirected(ctx context.Context, words []string) (string, erro
 func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) {
 	flags, args := parseFlags(words)
 	program := path.Base(words[0])
+	if out, ok, err := s.runFileCommand(ctx, words, flags, args); ok {
+		return out, err
+	}
 	switch {
 	case program == "cluster-version-operator" && s.image.Kind != registry.KindPayload:
 		return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: %s is not a release payload image; cluster-version-operator is not in it", s.pullSpec)}
@@ -206,7 +209,7 @@ func (s *shell) configMapFrom(file string) (*corev1.ConfigMap, error) {
 func parseFlags(words []string) (map[string]string, []string) {
 	flags := map[string]string{}
 	var args []string
-	takesValue := map[string]bool{"o": true, "f": true, "p": true, "type": true, "from": true, "file": true, "from-file": true, "dry-run": true, "registry-config": true}
+	takesValue := map[string]bool{"o": true, "f": true, "p": true, "type": true, "from": true, "file": true, "from-file": true, "dry-run": true, "registry-config": true, "to": true}
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if !strings.HasPrefix(w, "-") {
@@ -263,32 +266,4 @@ func splitWords(line string) ([]string, error) {
 		return nil, fmt.Errorf("empty line")
 	}
 	return words, nil
-}
-
-// registryConfig reads the logins of a docker config file that a secret
-// volume of the pod provides; none when file is empty or not such a file.
-func (s *shell) registryConfig(file string) registry.Credentials {
-	if file == "" || len(s.pod.Spec.Containers) == 0 {
-		return nil
-	}
-	for _, mount := range s.pod.Spec.Containers[0].VolumeMounts {
-		key, ok := strings.CutPrefix(file, strings.TrimSuffix(mount.MountPath, "/")+"/")
-		if !ok {
-			continue
-		}
-		for _, v := range s.pod.Spec.Volumes {
-			if v.Name != mount.Name || v.Secret == nil {
-				continue
-			}
-			secret, _ := s.cluster.store.get(objectKey{gvk: corev1.SchemeGroupVersion.WithKind("Secret"), namespace: s.pod.Namespace, name: v.Secret.SecretName}).(*corev1.Secret)
-			if secret == nil {
-				return nil
-			}
-			// The file holds the secret's key as it is, whatever the
-			// secret's type: read it as a docker config.
-			asConfig := &corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: secret.Data[key]}}
-			return dockerAuths(asConfig)
-		}
-	}
-	return nil
 }

@@ -16,4 +16,5 @@
 // time per stream, the holder of a Lease-like claim (ledger.go), within a
 // budget per failure episode; a permanent failure (ClassifyFailure) fails the
 // wait at once.
+// ClassifyFailure's doc has the table of openshift-apiserver's importer reasons.
 package imagestreams

@@ -105,43 +105,6 @@ const (
 	DefaultRetryDelay = time.Second
 )
 
-// ImportFailedError says which tags failed to import, from where and why,
-// after the re-trigger budget was spent.
-type ImportFailedError struct {
-	Namespace, Stream string
-	Failed            []TagState
-}
-
-func (e *ImportFailedError) Error() string {
-	var parts []string
-	for _, f := range e.Failed {
-		parts = append(parts, fmt.Sprintf("%s from %s: %s: %s", f.Tag, f.Source, f.Reason, f.Message))
-	}
-	return fmt.Sprintf("could not import %d tag(s) into %s/%s: %s", len(e.Failed), e.Namespace, e.Stream, strings.Join(parts, "; "))
-}
-
-// StalledError says that nothing changed for the stall timeout and what the
-// wait was waiting for.
-type StalledError struct {
-	Namespace, Stream string
-	Timeout           time.Duration
-	Imported, Total   int
-	Waiting           []TagState
-}
-
-func (e *StalledError) Error() string {
-	var names []string
-	for i, w := range e.Waiting {
-		if i == 5 {
-			names = append(names, fmt.Sprintf("and %d more", len(e.Waiting)-5))
-			break
-		}
-		names = append(names, fmt.Sprintf("%s (%s)", w.Tag, strings.ToLower(string(w.Phase))))
-	}
-	return fmt.Sprintf("no import progress in %s/%s for %s: %d/%d tags imported, waiting for %s",
-		e.Namespace, e.Stream, e.Timeout, e.Imported, e.Total, strings.Join(names, ", "))
-}
-
 // WaitForImports watches one stream until every tag in tags is imported for
 // its current generation, and returns the stream as last seen. A failed
 // import is re-triggered (an ImageStreamImport carrying the canonical tag

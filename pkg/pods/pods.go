@@ -1,7 +1,8 @@
 // Package pods runs a pod that any number of processes may ask for at once:
 // the pod is created by whichever process gets there first and adopted by
 // the others, waited for by watch, and replaced (by exactly one process)
-// when it fails.
+// when it fails, once the failed pod is gone. A pod that is being deleted
+// is waited out, never adopted.
 //
 //	pod, err := pods.Run(ctx, client, desired, pods.WithMaxFailures(2))
 //
@@ -13,22 +14,18 @@ package pods
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	toolswatch "k8s.io/client-go/tools/watch"
-	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/watchone"
 )
 
 // Event tells an observer what happened to the pod.
@@ -104,6 +101,9 @@ func Run(ctx context.Context, client ctrlruntimeclient.WithWatch, desired *corev
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// One retry policy for every request; a client that has it already is
+	// not wrapped again.
+	client = apiretry.NewClient(client, apiretry.DefaultBackoff)
 	r := &runner{client: client, desired: desired, opts: o, failedUIDs: map[types.UID]bool{}}
 	return r.run(ctx)
 }
@@ -114,24 +114,30 @@ type runner struct {
 	opts       options
 	failedUIDs map[types.UID]bool
 	lastPhase  corev1.PodPhase
-	missing    bool // the last watch ended because the pod was not there
 	lastUID    types.UID
 }
 
-// ensure creates the pod or adopts the one that exists.
+// outcome is what one watch of the pod ended with.
+type outcome int
+
+const (
+	succeeded   outcome = iota
+	failed              // Failed: replace it
+	terminating         // being deleted: wait until it is gone
+	missing             // not there: create it
+)
+
+// ensure creates the pod or adopts the one that exists; the watch that
+// follows judges an adopted one (a Terminating pod is waited out, not
+// adopted).
 func (r *runner) ensure(ctx context.Context) error {
 	if r.opts.beforeCreate != nil {
 		if err := r.opts.beforeCreate(ctx); err != nil {
 			return err
 		}
 	}
-	var pod *corev1.Pod
-	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
-		// A fresh copy each time: a client may have filled in the last one
-		// (a resourceVersion, which a create refuses) before failing.
-		pod = r.desired.DeepCopy()
-		return r.client.Create(ctx, pod)
-	})
+	pod := r.desired.DeepCopy()
+	err := r.client.Create(ctx, pod)
 	switch {
 	case err == nil:
 		r.notify(Event{Pod: pod, Created: true, Phase: pod.Status.Phase})
@@ -151,14 +157,25 @@ func (r *runner) notify(ev Event) {
 
 func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
 	for vanished := 0; ; {
-		done, err := r.watchOnce(ctx)
-		if err != nil || done != nil {
-			return done, err
+		result, pod, err := r.watchOnce(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch result {
+		case succeeded:
+			return pod, nil
+		case failed:
+			err = r.replace(ctx, pod)
+		case terminating:
+			err = r.waitGone(ctx, pod.UID)
+		}
+		if err != nil {
+			return nil, err
 		}
 		// The pod vanished while it was watched: back off before creating it
 		// again, so that a pod deleted over and over does not turn into a
 		// tight create/list loop.
-		if r.missing {
+		if result == missing {
 			vanished++
 			if err := apiretry.Sleep(ctx, min(10*time.Millisecond<<min(vanished, 8), 2*time.Second)); err != nil {
 				return nil, fmt.Errorf("stopped waiting for pod %s/%s: %w", r.desired.Namespace, r.desired.Name, err)
@@ -169,123 +186,80 @@ func (r *runner) run(ctx context.Context) (*corev1.Pod, error) {
 	}
 }
 
-// watchOnce watches the pod until it succeeds (returned), fails or vanishes
-// (nil, nil: the caller re-creates it), or the wait must end (an error).
-func (r *runner) watchOnce(ctx context.Context) (*corev1.Pod, error) {
-	selector := fields.OneTermEqualSelector("metadata.name", r.desired.Name)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
-			list := &corev1.PodList{}
-			err := r.client.List(ctx, list, ctrlruntimeclient.InNamespace(r.desired.Namespace),
-				ctrlruntimeclient.MatchingFieldsSelector{Selector: selector}, &ctrlruntimeclient.ListOptions{Raw: &options})
-			return list, err
-		},
-		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
-			return r.client.Watch(ctx, &corev1.PodList{}, ctrlruntimeclient.InNamespace(r.desired.Namespace),
-				ctrlruntimeclient.MatchingFieldsSelector{Selector: selector}, &ctrlruntimeclient.ListOptions{Raw: &options})
-		},
-	}
-	waitCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	progressed := make(chan struct{}, 1)
-	stalled := make(chan struct{})
-	go func() {
-		timer := time.NewTimer(r.opts.stall)
-		defer timer.Stop()
-		for {
-			select {
-			case <-waitCtx.Done():
-				return
-			case <-progressed:
-				timer.Reset(r.opts.stall)
-			case <-timer.C:
-				close(stalled)
-				cancel()
-				return
-			}
-		}
-	}()
-	r.missing = false
-	var unstartable *FailedError
-	var succeeded *corev1.Pod
-	var failed *corev1.Pod
-	var missing bool
+func (r *runner) target() watchone.Target {
+	return watchone.Target{Client: r.client, Key: types.NamespacedName{Namespace: r.desired.Namespace, Name: r.desired.Name},
+		List: &corev1.PodList{}, Object: &corev1.Pod{}}
+}
+
+// watchOnce creates the pod if the listing does not show it and watches it
+// until it succeeds, fails, is being deleted or vanishes, or the wait must
+// end (an error).
+func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
+	var result outcome
 	var last *corev1.Pod
-	precondition := func(store cache.Store) (bool, error) {
-		// Create the pod only when the listing does not show it: a process
-		// that finds it running or finished sends no write. A listing that
-		// is behind costs an AlreadyExists, and the watch, which starts
-		// where the listing ended, brings the pod.
-		if _, exists, err := store.GetByKey(r.desired.Namespace + "/" + r.desired.Name); err == nil && !exists {
-			return false, r.ensure(ctx)
-		}
-		return false, nil
-	}
-	_, err := toolswatch.UntilWithSync(waitCtx, lw, &corev1.Pod{}, precondition, func(ev watch.Event) (bool, error) {
+	var unstartable *FailedError
+	_, err := watchone.Until(ctx, r.target(), r.opts.stall, func(ev watch.Event) (bool, bool, error) {
 		pod, ok := ev.Object.(*corev1.Pod)
-		// A server that ignores field selectors in watches (as
-		// controller-runtime's fake does) sends other pods too.
-		if !ok || pod.Name != r.desired.Name {
-			return false, nil
-		}
-		if ev.Type == watch.Deleted {
-			missing = true
-			return true, nil
+		switch {
+		case !ok:
+			return false, false, nil
+		case ev.Type == watchone.Absent:
+			// Create the pod only when the listing does not show it: a
+			// process that finds it running or finished sends no write. A
+			// listing that is behind costs an AlreadyExists, and the watch,
+			// which starts where the listing ended, brings the pod.
+			return false, false, r.ensure(ctx)
+		case ev.Type == watch.Deleted:
+			result = missing
+			return true, true, nil
 		}
 		last = pod
-		if pod.UID != r.lastUID || pod.Status.Phase != r.lastPhase {
+		progress := pod.UID != r.lastUID || pod.Status.Phase != r.lastPhase
+		if progress {
 			r.lastUID, r.lastPhase = pod.UID, pod.Status.Phase
-			select {
-			case progressed <- struct{}{}:
-			default:
-			}
 			r.notify(Event{Pod: pod, Phase: pod.Status.Phase})
 		}
-		if reason, message, ok := cannotStart(pod); ok {
+		if reason, message, ok := cannotStart(pod); ok && pod.DeletionTimestamp == nil {
 			unstartable = &FailedError{Namespace: pod.Namespace, Name: pod.Name, Failures: 1, Reason: reason, Message: message}
-			return true, nil
+			return progress, true, nil
 		}
-		switch pod.Status.Phase {
-		case corev1.PodSucceeded:
-			succeeded = pod
-			return true, nil
-		case corev1.PodFailed:
-			failed = pod
-			return true, nil
-		}
-		return false, nil
+		result, ok = judge(pod)
+		return progress, ok, nil
 	})
+	var stalled *watchone.StalledError
 	switch {
 	case unstartable != nil:
 		// Running it again cannot help, and deleting it would take it from
 		// the processes that watch it: fail at once.
-		return nil, unstartable
-	case succeeded != nil:
-		return succeeded, nil
-	case failed != nil:
-		return nil, r.replace(ctx, failed)
-	case missing:
-		r.missing = true
-		return nil, nil
-	}
-	select {
-	case <-stalled:
-		phase := corev1.PodPhase("unknown")
-		detail := ""
+		return 0, nil, unstartable
+	case errors.As(err, &stalled):
+		phase, detail := corev1.PodPhase("unknown"), ""
 		if last != nil {
-			phase = last.Status.Phase
-			detail = waitingReason(last)
+			phase, detail = last.Status.Phase, waitingReason(last)
 		}
-		return nil, fmt.Errorf("pod %s/%s made no progress for %s (phase %s%s)", r.desired.Namespace, r.desired.Name, r.opts.stall, phase, detail)
-	default:
+		return 0, nil, fmt.Errorf("%w (phase %s%s)", err, phase, detail)
+	case err != nil:
+		return 0, nil, fmt.Errorf("could not watch pod %s/%s: %w", r.desired.Namespace, r.desired.Name, err)
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("stopped waiting for pod %s/%s: %w", r.desired.Namespace, r.desired.Name, ctx.Err())
-	}
-	return nil, fmt.Errorf("could not watch pod %s/%s: %w", r.desired.Namespace, r.desired.Name, err)
+	return result, last, nil
 }
 
-// replace deletes a Failed pod so it can run again, or gives up.
+// judge says whether a watch of the pod is done with it, and how. A pod
+// being deleted is never adopted, whatever its phase: it will be gone.
+func judge(pod *corev1.Pod) (outcome, bool) {
+	switch {
+	case pod.DeletionTimestamp != nil:
+		return terminating, true
+	case pod.Status.Phase == corev1.PodSucceeded:
+		return succeeded, true
+	case pod.Status.Phase == corev1.PodFailed:
+		return failed, true
+	}
+	return 0, false
+}
+
+// replace deletes a Failed pod so it can run again, or gives up, and waits
+// until the pod is gone: a create before that gets AlreadyExists.
 func (r *runner) replace(ctx context.Context, pod *corev1.Pod) error {
 	r.failedUIDs[pod.UID] = true
 	reason, message := failureOf(pod)
@@ -293,19 +267,32 @@ func (r *runner) replace(ctx context.Context, pod *corev1.Pod) error {
 		return &FailedError{Namespace: pod.Namespace, Name: pod.Name, Failures: len(r.failedUIDs), Reason: reason, Message: message}
 	}
 	uid := pod.UID
-	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
-		return r.client.Delete(ctx, pod, ctrlruntimeclient.Preconditions{UID: &uid})
-	})
+	err := r.client.Delete(ctx, pod, ctrlruntimeclient.Preconditions{UID: &uid})
 	switch {
 	case err == nil:
 		r.notify(Event{Pod: pod, Phase: corev1.PodFailed, Replaced: true})
-		return nil
 	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
-		// Another process replaced it first.
-		return nil
+		// Another process deleted it first.
 	default:
 		return fmt.Errorf("could not delete failed pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
+	return r.waitGone(ctx, uid)
+}
+
+// waitGone watches until the pod with uid is gone: deleted, or replaced by
+// a pod of the same name with another UID (which the next watch judges).
+func (r *runner) waitGone(ctx context.Context, uid types.UID) error {
+	_, err := watchone.Until(ctx, r.target(), r.opts.stall, func(ev watch.Event) (bool, bool, error) {
+		pod, ok := ev.Object.(*corev1.Pod)
+		if !ok {
+			return false, false, nil
+		}
+		return false, ev.Type == watch.Deleted || ev.Type == watchone.Absent || pod.UID != uid, nil
+	})
+	if err != nil {
+		return fmt.Errorf("could not wait for pod %s/%s to be deleted: %w", r.desired.Namespace, r.desired.Name, err)
+	}
+	return nil
 }
 
 // failureOf says why a pod failed: the pod's own reason when it has one

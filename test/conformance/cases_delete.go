@@ -104,8 +104,13 @@ func testUnscheduledPodDelete(t *testing.T, env Env) {
 	if err := env.Client.Delete(ctx(t), pod.DeepCopy()); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	if ev := nextEvent(t, w); ev.Type != watch.Deleted {
-		t.Fatalf("first event after deleting an unscheduled pod: want DELETED, got %s", ev.Type)
+	// kube-apiserver marks the pod (deletionTimestamp, grace period 0) in
+	// one write and removes it in the next; the fake removes it at once.
+	for ev := nextEvent(t, w); ev.Type != watch.Deleted; ev = nextEvent(t, w) {
+		obj := eventObject(t, ev)
+		if grace := obj.GetDeletionGracePeriodSeconds(); ev.Type != watch.Modified || grace == nil || *grace != 0 {
+			t.Fatalf("event after deleting an unscheduled pod: want DELETED, or MODIFIED with grace period 0, got %s with grace period %v", ev.Type, grace)
+		}
 	}
 	if err := env.Client.Get(ctx(t), ctrlruntimeclient.ObjectKeyFromObject(pod), &corev1.Pod{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after deleting an unscheduled pod: want NotFound, got %v", err)

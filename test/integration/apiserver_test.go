@@ -76,8 +76,8 @@ func newNamespace(t *testing.T, client ctrlruntimeclient.Client) string {
 	return ns.Name
 }
 
-// compactEtcd compacts etcd's history up to its current revision, through
-// etcd's JSON gateway, so that any older resourceVersion has expired.
+// compactEtcd compacts etcd's history through etcd's JSON gateway, so that
+// every resourceVersion written so far has expired.
 func compactEtcd(t *testing.T) {
 	t.Helper()
 	var status struct {
@@ -85,8 +85,12 @@ func compactEtcd(t *testing.T) {
 			Revision string `json:"revision"`
 		} `json:"header"`
 	}
-	// Any range request answers with the current revision.
-	etcdPost(t, "/v3/kv/range", map[string]any{"key": "AA==", "limit": 1}, &status)
+	// Two writes to a key outside the apiserver's prefix move the revision
+	// past the last resourceVersion, so that a watch from it has expired
+	// too; each answers with the revision it wrote.
+	for range 2 {
+		etcdPost(t, "/v3/kv/put", map[string]any{"key": "Y29tcGFjdA==", "value": "eA=="}, &status)
+	}
 	if status.Header.Revision == "" {
 		t.Fatal("etcd did not report its revision")
 	}

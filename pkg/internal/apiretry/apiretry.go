@@ -1,8 +1,17 @@
-// Package apiretry holds the two small things every waiting and retrying
-// part of the module shares: which API errors are worth retrying at once,
-// and a sleep that ends with its context.
+// Package apiretry is the one retry policy of every request the module
+// makes: which errors are worth repeating a request for (IsRetriable:
+// throttling honouring Retry-After, 5xx answers, timeouts, refused or reset
+// connections, EOF), a jittered capped exponential backoff bounded by the
+// caller's context (Do, DefaultBackoff), and a client decorator that applies
+// them to every request, watch establishment included (NewClient). Callers
+// keep only the retries that carry meaning for them, such as a re-read after
+// a conflict.
 //
-//	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, call)
+//	client = apiretry.NewClient(client, apiretry.DefaultBackoff)
+//
+// Limits: a write whose answer was lost is repeated, so a caller sees what
+// the repeat gets (AlreadyExists, a conflict, NotFound), not the lost
+// answer; an established watch that ends is not re-established here.
 package apiretry
 
 import (

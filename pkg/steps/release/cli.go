@@ -9,11 +9,8 @@ import (
 	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
 	"github.com/ci-operator-plugins/import-release/pkg/pods"
 	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
@@ -54,6 +51,9 @@ func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, p
 		if _, err := pullspec.Parse(cli); err != nil {
 			return "", fmt.Errorf("pod %s/%s did not print the CLI image's pull spec (%q): %w", pod.Namespace, pod.Name, cli, err)
 		}
+		if err := checkPinned(pod, payload); err != nil {
+			return "", err
+		}
 		tag := imagestreams.Tag("cli", cli, s.config.ReferencePolicy).WithAnnotations(map[string]string{CLIPayloadAnnotation: payload})
 		if err := s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tag), imagestreams.ManagerCLI, true); err != nil {
 			return "", err
@@ -87,57 +87,6 @@ func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, t
 	// Pods pull by digest from where the image was imported from; that
 	// works whatever the reference policy.
 	return imagestreams.StateOf(is, tag).DockerImageReference, nil
-}
-
-// cliPod asks the payload which CLI image it ships.
-func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
-	pod := s.pod(namespace, CLIPodName(s.config.Name, payload), "cli")
-	pod.Spec.Containers = []corev1.Container{{
-		Name:  "release",
-		Image: payload,
-		// The program prints the pull spec; a kubelet makes only what is
-		// written to the termination-log file the termination message of a
-		// container that succeeded.
-		Command:                  []string{"/bin/sh", "-c", "/usr/bin/cluster-version-operator image cli > " + corev1.TerminationMessagePathDefault},
-		TerminationMessagePath:   corev1.TerminationMessagePathDefault,
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-		Resources:                s.resources("cli"),
-	}}
-	return pod
-}
-
-// pod returns the skeleton every pod of the step shares.
-func (s *importReleaseStep) pod(namespace, name, role string) *corev1.Pod {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: namespace,
-			Labels:    map[string]string{api.ReleaseLabel: s.config.Name, "ci.openshift.io/release-role": role},
-		},
-		Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			NodeName:      s.config.NodeName,
-		},
-	}
-	if s.config.PullSecret != nil {
-		pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: s.config.PullSecret.Name}}
-	}
-	return pod
-}
-
-// resources returns the requirements of a pod role: the configured ones, or
-// 50m CPU and 400Mi of memory.
-func (s *importReleaseStep) resources(role string) corev1.ResourceRequirements {
-	if r, ok := s.config.Resources[role]; ok {
-		return r
-	}
-	if r, ok := s.config.Resources["*"]; ok {
-		return r
-	}
-	return corev1.ResourceRequirements{Requests: corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("50m"),
-		corev1.ResourceMemory: resource.MustParse("400Mi"),
-	}}
 }
 
 // runPod runs a content-addressed pod to completion, created by whichever

@@ -93,7 +93,7 @@ func assertWorkOnce(t *testing.T, env *testEnv, names ...string) {
 // stable stream, the release tag and the cli tag, the creates of the two
 // pods and of the step's RBAC objects that get AlreadyExists. A follower
 // that retries writes in a loop exceeds it.
-const followerMutating = 10
+const followerMutating = 12
 
 // shardInvariants checks the counters of a run of n shards importing
 // releases releases against those of one shard alone and returns a message

@@ -262,15 +262,24 @@ func TestPodsHonourNodeNameResourcesAndPullSecret(t *testing.T) {
 				}
 			}
 
-			// The extract pod mounts the secret and hands it to oc.
+			// The extract pod mounts the secret where ci-operator's does and
+			// hands it to oc with the integrated registry's credentials.
 			container := extractPod.Spec.Containers[0]
 			script := container.Command[len(container.Command)-1]
+			login := "oc registry login --to=" + DockerConfigPath
+			extractFlag := "--registry-config=" + DockerConfigPath
+			for _, want := range []string{login, extractFlag} {
+				if !strings.Contains(script, want) {
+					t.Errorf("extract script does not run %s:\n%s", want, script)
+				}
+			}
+			copyLine := "cp " + path.Join(PullSecretMountPath, corev1.DockerConfigJsonKey) + " " + DockerConfigPath
 			if tc.pullSecret == "" {
 				if len(extractPod.Spec.Volumes) != 0 || len(container.VolumeMounts) != 0 {
 					t.Errorf("extract pod without a pull secret has volumes %+v and mounts %+v", extractPod.Spec.Volumes, container.VolumeMounts)
 				}
-				if strings.Contains(script, "--registry-config") {
-					t.Errorf("extract script without a pull secret passes --registry-config:\n%s", script)
+				if strings.Contains(script, copyLine) {
+					t.Errorf("extract script without a pull secret copies one:\n%s", script)
 				}
 				return
 			}
@@ -292,12 +301,11 @@ func TestPodsHonourNodeNameResourcesAndPullSecret(t *testing.T) {
 			if mount == nil {
 				t.Fatalf("extract container does not mount volume %s: %+v", volume.Name, container.VolumeMounts)
 			}
-			if !mount.ReadOnly {
-				t.Errorf("the pull secret is mounted read-write")
+			if !mount.ReadOnly || mount.MountPath != PullSecretMountPath {
+				t.Errorf("the pull secret is mounted at %s (read-only %t), want %s read-only", mount.MountPath, mount.ReadOnly, PullSecretMountPath)
 			}
-			flag := "--registry-config=" + path.Join(mount.MountPath, corev1.DockerConfigJsonKey)
-			if !strings.Contains(script, flag) {
-				t.Errorf("extract script does not pass %s:\n%s", flag, script)
+			if !strings.Contains(script, copyLine+"\n"+login+"\n") {
+				t.Errorf("extract script does not copy the pull secret before the registry login:\n%s", script)
 			}
 		})
 	}

@@ -8,12 +8,8 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/ci-operator-plugins/import-release/pkg/api"
 )
 
 const (
@@ -23,9 +19,6 @@ const (
 	// ImageReferencesKey is the ConfigMap key that holds the payload's
 	// image-references.
 	ImageReferencesKey = "image-references"
-	// ServiceAccount is the account the extract pod runs as; it may create
-	// and read ConfigMaps in the namespace.
-	ServiceAccount = "ci-operator-import-release"
 )
 
 // extract returns the payload's image references, from the content-addressed
@@ -59,6 +52,9 @@ func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload
 	if err != nil {
 		return nil, false, fmt.Errorf("ConfigMap %s/%s: %w", namespace, name, err)
 	}
+	if err := s.saveArtifact(data); err != nil {
+		return nil, false, err
+	}
 	return references, merger, nil
 }
 
@@ -81,7 +77,7 @@ func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, n
 		case attempt == extractAttempts:
 			return nil, created, fmt.Errorf("the extract pod %s/%s succeeded %d times but ConfigMap %s is not there", namespace, name, attempt, name)
 		}
-		if err := s.ensureServiceAccount(ctx, namespace); err != nil {
+		if err := s.ensureCredentials(ctx, namespace); err != nil {
 			return nil, created, err
 		}
 		pod, mine, err := s.runPod(ctx, s.extractPod(namespace, name, cli, payload), "extract")
@@ -100,60 +96,4 @@ func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, n
 			return nil, created, fmt.Errorf("could not delete pod %s/%s to extract again: %w", namespace, pod.Name, err)
 		}
 	}
-}
-
-// extractPod runs `oc adm release extract` in the CLI image and stores its
-// output in an immutable ConfigMap. `oc create` fails on AlreadyExists; the
-// `|| oc get` makes a second writer succeed, since the name guarantees the
-// same content.
-func (s *importReleaseStep) extractPod(namespace, name, cli, payload string) *corev1.Pod {
-	pod := s.pod(namespace, name, "extract")
-	pod.Spec.ServiceAccountName = ServiceAccount
-	registryConfig := ""
-	if s.config.PullSecret != nil {
-		registryConfig = " --registry-config=/etc/pull-secret/.dockerconfigjson"
-		pod.Spec.Volumes = []corev1.Volume{{Name: "pull-secret", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.config.PullSecret.Name}}}}
-	}
-	patch := fmt.Sprintf(`{"immutable":true,"metadata":{"annotations":{%q:%q},"labels":{%q:%q}}}`, SourceAnnotation, payload, api.ReleaseLabel, s.config.Name)
-	script := fmt.Sprintf(`set -o errexit -o nounset -o pipefail
-oc adm release extract --from='%s' --file=image-references%s > /tmp/image-references
-oc create configmap '%s' --from-file=%s=/tmp/image-references --dry-run=client -o json > /tmp/configmap.json
-oc patch --local --type=merge -f /tmp/configmap.json -o json -p '%s' > /tmp/immutable.json
-oc create -f /tmp/immutable.json || oc get -f /tmp/immutable.json -o name
-`, payload, registryConfig, name, ImageReferencesKey, patch)
-	container := corev1.Container{
-		Name:                     "extract",
-		Image:                    cli,
-		Command:                  []string{"/bin/bash", "-c", script},
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-		Resources:                s.resources("extract"),
-	}
-	if s.config.PullSecret != nil {
-		container.VolumeMounts = []corev1.VolumeMount{{Name: "pull-secret", MountPath: "/etc/pull-secret", ReadOnly: true}}
-	}
-	pod.Spec.Containers = []corev1.Container{container}
-	return pod
-}
-
-// ensureServiceAccount creates the extract pod's account and its permission
-// to write ConfigMaps, unless they exist.
-func (s *importReleaseStep) ensureServiceAccount(ctx context.Context, namespace string) error {
-	objects := []ctrlruntimeclient.Object{
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ServiceAccount, Namespace: namespace}},
-		&rbacv1.Role{
-			ObjectMeta: metav1.ObjectMeta{Name: ServiceAccount, Namespace: namespace},
-			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create", "get"}}},
-		},
-		&rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: ServiceAccount, Namespace: namespace},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: ServiceAccount},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ServiceAccount, Namespace: namespace}},
-		},
-	}
-	for _, obj := range objects {
-		if err := s.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("could not create %T %s/%s: %w", obj, namespace, obj.GetName(), err)
-		}
-	}
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // Config is what ci-operator passes to the step.
@@ -44,6 +45,10 @@ type Config struct {
 	// with, for payloads whose own CLI image does not run on the cluster's
 	// architecture. It is imported into amd64-cli:latest.
 	OverrideCLIImage string
+	// ArtifactDir, when set, is the directory the step writes the payload's
+	// image-references into, as release-images-<name>, for the job's
+	// artifacts.
+	ArtifactDir string
 
 	// Tunables; the zero value means the default.
 
@@ -78,6 +83,9 @@ type Progress struct {
 	PodPhase   corev1.PodPhase
 	PodCreated bool
 	Message    string
+	// Retriggered names the tags whose failed import this process has just
+	// re-triggered.
+	Retriggered []string
 }
 
 // Stage is where a run of the step is. The stages come in the order of the
@@ -143,19 +151,23 @@ const (
 type importReleaseStep struct {
 	config  Config
 	client  ctrlruntimeclient.WithWatch
-	jobSpec *api.JobSpec
+	jobSpec api.Job
 	log     *logrus.Entry
 
 	mu      sync.Mutex
 	objects map[string]ctrlruntimeclient.Object
 	// releaseImage is RELEASE_IMAGE_<NAME>, known once the run imported it.
 	releaseImage string
+	// originalPullSpec is ORIGINAL_RELEASE_IMAGE_<NAME>: the pull spec the
+	// source resolved to when the run asked it.
+	originalPullSpec string
 	// started is when the current run started.
 	started time.Time
 }
 
 // ImportReleaseStep returns the import_release step for one release.
-func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpec *api.JobSpec) api.Step {
+// jobSpec is read when the step runs: ci-operator's *api.JobSpec fits.
+func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpec api.Job) api.Step {
 	if config.ReferencePolicy == "" {
 		config.ReferencePolicy = imagev1.SourceTagReferencePolicy
 	}
@@ -178,13 +190,21 @@ func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpe
 	if log == nil {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
-	return &importReleaseStep{
-		config:  config,
-		client:  client,
+	if j, ok := jobSpec.(*api.JobSpec); jobSpec == nil || (ok && j == nil) {
+		jobSpec = &api.JobSpec{}
+	}
+	s := &importReleaseStep{
+		// Every request the step makes is retried by the one policy.
+		client:  apiretry.NewClient(client, apiretry.DefaultBackoff),
 		jobSpec: jobSpec,
 		log:     log.WithField("release", config.Name),
 		objects: map[string]ctrlruntimeclient.Object{},
 	}
+	if config.Source != nil {
+		config.Source = &recordedSource{ReleaseSource: config.Source, record: s.setOriginalPullSpec}
+	}
+	s.config = config
+	return s
 }
 
 func (s *importReleaseStep) Inputs() (api.InputDefinition, error) {
@@ -203,6 +223,9 @@ func (s *importReleaseStep) Inputs() (api.InputDefinition, error) {
 func (s *importReleaseStep) Validate() error {
 	if s.config.Name == "" {
 		return fmt.Errorf("the release name is empty")
+	}
+	if err := validateReleaseName(s.config.Name); err != nil {
+		return err
 	}
 	if s.config.Source == nil {
 		return fmt.Errorf("release %s has no source", s.config.Name)
@@ -251,7 +274,7 @@ func (s *importReleaseStep) Provides() api.ParameterMap {
 			if cached != "" {
 				return cached, nil
 			}
-			if s.client == nil || s.jobSpec == nil || s.jobSpec.Namespace() == "" {
+			if s.client == nil || s.jobSpec.Namespace() == "" {
 				return nil, fmt.Errorf("release %s has not been imported yet", s.config.Name)
 			}
 			// As ci-operator's step, read it from the release stream when
@@ -268,12 +291,13 @@ func (s *importReleaseStep) Provides() api.ParameterMap {
 			}
 			return nil, fmt.Errorf("release %s has not been imported yet", s.config.Name)
 		},
+		// As ci-operator's step: the pull spec Run resolved, and empty
+		// before Run, so that reading it never calls out to a resolving
+		// source (a release controller, a cluster pool).
 		api.OriginalReleaseImageEnv(s.config.Name): func() (any, error) {
-			if s.config.Source == nil {
-				return nil, fmt.Errorf("release %s has no source", s.config.Name)
-			}
-			// The source caches its answer: this is the pull spec Run used.
-			return s.config.Source.PullSpec(context.TODO())
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.originalPullSpec, nil
 		},
 	}
 }

@@ -23,6 +23,7 @@ func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, strea
 		imagestreams.WithStart(started),
 		imagestreams.WithRetriggerObserver(func(tags []string) {
 			log.WithField("tags", tags).Info("Re-triggering failed imports")
+			s.observe(Progress{Stage: stage, Retriggered: tags})
 		}),
 		imagestreams.WithProgress(func(p imagestreams.Progress) {
 			if p.Imported != last {

@@ -33,7 +33,7 @@ Flags:
 `
 
 // records is the reader of the re-trigger record the step keeps.
-var records diagnose.RecordReader = diagnose.LeaseRecords{}
+var records diagnose.RecordReader = diagnose.Records{}
 
 func diagnoseMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := &clusterOptions{}

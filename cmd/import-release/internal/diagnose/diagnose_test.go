@@ -12,7 +12,9 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/sirupsen/logrus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
@@ -49,7 +51,7 @@ func importRelease(t *testing.T, cluster *fakeopenshift.Cluster, name, pullSpec 
 
 func diagnoseCluster(t *testing.T, cluster *fakeopenshift.Cluster) *Diagnosis {
 	t.Helper()
-	d, err := Namespace(t.Context(), cluster.Client("diagnose"), testNamespace, StreamRecords{})
+	d, err := Namespace(t.Context(), cluster.Client("diagnose"), testNamespace, Records{})
 	if err != nil {
 		t.Fatalf("could not diagnose: %v", err)
 	}
@@ -192,5 +194,26 @@ func TestJudge(t *testing.T) {
 				t.Errorf("attention = %v (needs attention %v), want %d lines", d.Attention, d.NeedsAttention, tc.want)
 			}
 		})
+	}
+}
+
+// TestEarlierRecord reads the re-trigger record earlier versions of the step
+// kept on the stream, where there is no Lease.
+func TestEarlierRecord(t *testing.T) {
+	cluster := newCluster(t)
+	stream := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{
+		Namespace: testNamespace, Name: "stable",
+		Annotations: map[string]string{imagestreams.RetriggerAnnotation: `{"etcd":{"from":"quay.io/o/etcd@sha256:1","claimed":1,"done":false}}`},
+	}}
+	if err := cluster.Client("old-step").Create(t.Context(), stream); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Records{}.Read(t.Context(), cluster.Client("diagnose"), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Record{Tags: []RecordTag{{Tag: "etcd", From: "quay.io/o/etcd@sha256:1", Attempts: 1, Open: true}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("record (-want +got):\n%s", diff)
 	}
 }

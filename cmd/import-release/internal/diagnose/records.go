@@ -43,9 +43,22 @@ type RecordReader interface {
 	Read(ctx context.Context, client ctrlruntimeclient.Reader, stream *imagev1.ImageStream) (*Record, error)
 }
 
-// StreamRecords reads the record the step keeps in the annotation
-// imagestreams.RetriggerAnnotation of the stream itself: a JSON object of
-// tag -> {from, claimed, done}.
+// Records reads the Lease the step keeps (LeaseRecords) and, for a stream
+// without one, the annotation earlier versions of the step kept on the
+// stream (StreamRecords).
+type Records struct{}
+
+func (Records) Read(ctx context.Context, client ctrlruntimeclient.Reader, stream *imagev1.ImageStream) (*Record, error) {
+	r, err := LeaseRecords{}.Read(ctx, client, stream)
+	if r != nil || err != nil {
+		return r, err
+	}
+	return StreamRecords{}.Read(ctx, client, stream)
+}
+
+// StreamRecords reads the record earlier versions of the step kept in the
+// annotation imagestreams.RetriggerAnnotation of the stream itself: a JSON
+// object of tag -> {from, claimed, done}.
 type StreamRecords struct{}
 
 // streamRecordEntry mirrors one entry of the annotation.

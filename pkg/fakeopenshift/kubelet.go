@@ -188,7 +188,8 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, fault *PodFault) 
 		return
 	}
 	container := pod.Spec.Containers[0]
-	img, err := k.cluster.registry.ResolveWith(ctx, k.cluster.resolveLocalName(ctx, pod.Namespace, container.Image), k.cluster.podCredentials(pod))
+	ref, logins := k.cluster.pullThrough(ctx, pod, k.cluster.resolveLocalName(ctx, pod.Namespace, container.Image))
+	img, err := k.cluster.registry.ResolveWith(ctx, ref, logins)
 	if err != nil {
 		k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
 			st.ContainerStatuses = []corev1.ContainerStatus{{Name: container.Name, Image: container.Image, State: corev1.ContainerState{

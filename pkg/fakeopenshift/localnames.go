@@ -31,10 +31,39 @@ func (c *Cluster) resolveLocalName(ctx context.Context, namespace, image string)
 	}
 	for _, t := range is.Status.Tags {
 		if t.Tag == tag && len(t.Items) > 0 && t.Items[0].DockerImageReference != "" {
-			return t.Items[0].DockerImageReference
+			// Admission resolves by the tag's reference policy: Local names
+			// the integrated registry, which pulls through (pullThrough).
+			return resolveReference(is, tag, &t.Items[0])
 		}
 	}
 	return image
+}
+
+// pullThrough serves a pull from the integrated registry as OpenShift's does
+// for an image imported into a stream: `<registry>/<namespace>/<stream>@<digest>`
+// is pulled from the source the stream imported that digest from, with the
+// logins of the stream's namespace (the registry's pull-through uses the
+// namespace's secrets, as the import does). Any other image is returned as
+// it is with the pod's own logins.
+func (c *Cluster) pullThrough(ctx context.Context, pod *corev1.Pod, image string) (string, registry.Credentials) {
+	rest, ok := strings.CutPrefix(image, c.opts.InternalRegistry+"/")
+	repo, digest, hasDigest := strings.Cut(rest, "@")
+	namespace, stream, inNamespace := strings.Cut(repo, "/")
+	if !ok || !hasDigest || !inNamespace {
+		return image, c.podCredentials(pod)
+	}
+	is := &imagev1.ImageStream{}
+	if err := c.Client("image-registry").Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stream}, is); err != nil {
+		return image, c.podCredentials(pod)
+	}
+	for _, t := range is.Status.Tags {
+		for _, item := range t.Items {
+			if item.Image == digest && item.DockerImageReference != "" {
+				return item.DockerImageReference, c.credentials(namespace, nil)
+			}
+		}
+	}
+	return image, c.podCredentials(pod)
 }
 
 // runFileCommand runs the file commands of the extract script: `mkdir -p`

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -142,6 +143,8 @@ func stoppedCode(ctx context.Context, code int, stderr io.Writer) int {
 }
 
 func importMain(ctx context.Context, o *Options, stdout, stderr io.Writer, embedded EmbeddedFunc) int {
+	// The log and the progress lines of every shard share stderr.
+	stderr = &lockedWriter{w: stderr}
 	logger := logrus.New()
 	logger.SetOutput(stderr)
 	level, _ := logrus.ParseLevel(o.LogLevel)
@@ -208,4 +211,17 @@ func versionString() string {
 		}
 	}
 	return fmt.Sprintf("import-release %s, built with %s", v, goVersion)
+}
+
+// lockedWriter serialises the writes of several writers that share one
+// io.Writer (the shards' loggers and the progress printer share stderr).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -108,6 +108,9 @@
 //     client-side transport errors (TestInjectFault,
 //     TestFaultProbabilityIsSeeded, TestFaultTimeWindow,
 //     TestFaultClientErrors); pod faults (TestKubeletPodFaults);
+//   - a stuck import controller (StickImportController): it imports
+//     nothing more while ImageStreamImports are still served
+//     (TestStuckImportControllerImportsNothing);
 //   - latency profiles: DefaultLatency for tests, RealClusterLatency and
 //     Scaled to run a real cluster's ratios faster (TestRealClusterLatency);
 //   - WithObjects seeds objects with their status, and the client works under

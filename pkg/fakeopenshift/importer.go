@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
@@ -323,7 +324,14 @@ func (c *Cluster) applyImportResult(is *imagev1.ImageStream, spec imagev1.ImageI
 type importController struct {
 	cluster *Cluster
 	queue   workqueue.TypedRateLimitingInterface[objectKey]
+	stuck   atomic.Bool
 }
+
+// StickImportController makes the import controller stuck from now on: it
+// takes streams off its queue and imports nothing, as a controller that hangs
+// or has lost its leader election does. ImageStreamImports clients post are
+// still served.
+func (c *Cluster) StickImportController() { c.imports.stuck.Store(true) }
 
 func newImportController(c *Cluster) *importController {
 	lat := c.opts.Latency
@@ -403,6 +411,9 @@ func (ic *importController) next(ctx context.Context) bool {
 }
 
 func (ic *importController) sync(ctx context.Context, key objectKey) error {
+	if ic.stuck.Load() {
+		return nil
+	}
 	live := ic.cluster.store.get(key)
 	if live == nil {
 		return nil

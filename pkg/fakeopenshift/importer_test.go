@@ -504,3 +504,27 @@ func TestImportControllerImportsEachPendingTagOnce(t *testing.T) {
 		t.Errorf("generation %d, controller writes %d, conflicts %d; want one batch", is.Generation, stats.Writes[RequestKey{ControllerProcess, "create", "ImageStreamImport"}], stats.ImportConflicts)
 	}
 }
+
+func TestStuckImportControllerImportsNothing(t *testing.T) {
+	c := newTestCluster(t)
+	rel := addRelease(c, 1)
+	cl := c.Client("test")
+	c.StickImportController()
+	tag := rel.Tags[0]
+	createStream(t, cl, newStream("stream", dockerTag(tag.Name, tag.PullSpec)))
+	// Many times an import's latency: the controller would have imported it.
+	time.Sleep(100 * time.Millisecond)
+	if n := c.Stats().Imports[TagKey{testNamespace, "stream", tag.Name}]; n != 0 {
+		t.Fatalf("a stuck controller imported %s %d times", tag.Name, n)
+	}
+	isi := &imagev1.ImageStreamImport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: "stream"},
+		Spec: imagev1.ImageStreamImportSpec{Import: true, Images: []imagev1.ImageImportSpec{
+			{From: *dockerImage(tag.PullSpec), To: &corev1.LocalObjectReference{Name: tag.Name}},
+		}},
+	}
+	if err := cl.Create(t.Context(), isi); err != nil {
+		t.Fatalf("ImageStreamImport: %v", err)
+	}
+	waitForStream(t, cl, "stream", "imported by the client", imported(tag.Name))
+}

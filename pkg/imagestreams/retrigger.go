@@ -284,18 +284,7 @@ var leaseBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Fact
 // resourceVersion of live: a stream that changed meanwhile makes it a 409,
 // and the attempt counts.
 func (w *waiter) reimport(ctx context.Context, live *imagev1.ImageStream, tags []TagState) error {
-	isi := &imagev1.ImageStreamImport{
-		ObjectMeta: metav1.ObjectMeta{Namespace: w.namespace, Name: w.stream, ResourceVersion: live.ResourceVersion},
-		Spec:       imagev1.ImageStreamImportSpec{Import: true},
-	}
-	names := make([]string, 0, len(tags))
-	for _, st := range tags {
-		isi.Spec.Images = append(isi.Spec.Images, ImportSpec(st.Tag, st.Source, w.opts.policy))
-		names = append(names, st.Tag)
-	}
-	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
-		return w.client.Create(ctx, isi.DeepCopy())
-	})
+	names, err := w.postImport(ctx, live, tags)
 	switch {
 	case err == nil:
 		w.mu.Lock()
@@ -308,5 +297,27 @@ func (w *waiter) reimport(ctx context.Context, live *imagev1.ImageStream, tags [
 	case apierrors.IsConflict(err):
 		return nil
 	}
-	return fmt.Errorf("could not re-trigger the import of %s in %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, err)
+	return err
+}
+
+// postImport posts one ImageStreamImport of tags with their canonical
+// definition, conditional on the resourceVersion of live, and returns the
+// tags' names.
+func (w *waiter) postImport(ctx context.Context, live *imagev1.ImageStream, tags []TagState) ([]string, error) {
+	isi := &imagev1.ImageStreamImport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: w.namespace, Name: w.stream, ResourceVersion: live.ResourceVersion},
+		Spec:       imagev1.ImageStreamImportSpec{Import: true},
+	}
+	names := make([]string, 0, len(tags))
+	for _, st := range tags {
+		isi.Spec.Images = append(isi.Spec.Images, ImportSpec(st.Tag, st.Source, w.opts.policy))
+		names = append(names, st.Tag)
+	}
+	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
+		return w.client.Create(ctx, isi.DeepCopy())
+	})
+	if err != nil && !apierrors.IsConflict(err) {
+		return names, fmt.Errorf("could not import %s into %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, err)
+	}
+	return names, err
 }

@@ -31,6 +31,8 @@ type Progress struct {
 	Failed []TagState
 	// Retriggered counts the imports this waiter re-triggered.
 	Retriggered int
+	// Nudged counts the imports of pending tags this waiter posted.
+	Nudged int
 }
 
 type waitOptions struct {
@@ -43,6 +45,10 @@ type waitOptions struct {
 	claimDuration time.Duration
 	holder        string
 	since         time.Time
+	nudgeAfter    time.Duration
+	nudges        int
+	nudgeBatch    int
+	onNudge       func(tags []string)
 }
 
 // WaitOption configures WaitForImports.
@@ -94,6 +100,24 @@ func WithRetriggerObserver(f func(tags []string)) WaitOption {
 	return func(o *waitOptions) { o.onRetrigger = f }
 }
 
+// WithNudgeAfter sets how long tags stay pending with no progress before the
+// wait imports them itself (see nudge.go); 0 never. By default a quarter of
+// the stall timeout; never more than half of it, so that a holder's renewals
+// reach every process before its stall timer runs out.
+func WithNudgeAfter(d time.Duration) WaitOption {
+	return func(o *waitOptions) { o.nudgeAfter = d }
+}
+
+// WithNudges sets how many times, in all processes together, one generation
+// of a pending tag is imported by the waits.
+func WithNudges(n int) WaitOption { return func(o *waitOptions) { o.nudges = n } }
+
+// WithNudgeObserver calls f with the tags of every nudge that reached the
+// server.
+func WithNudgeObserver(f func(tags []string)) WaitOption {
+	return func(o *waitOptions) { o.onNudge = f }
+}
+
 // Defaults of WaitForImports.
 const (
 	DefaultStallTimeout = 10 * time.Minute
@@ -117,6 +141,7 @@ const (
 func WaitForImports(ctx context.Context, client ctrlruntimeclient.WithWatch, namespace, stream string, tags []string, opts ...WaitOption) (*imagev1.ImageStream, error) {
 	o := waitOptions{
 		stall: DefaultStallTimeout, retries: DefaultRetries, claimDuration: DefaultClaimDuration,
+		nudgeAfter: -1, nudges: DefaultNudges, nudgeBatch: DefaultNudgeBatch,
 		backoff: wait.Backoff{Duration: DefaultRetryDelay, Factor: 2, Jitter: 0.5, Steps: 64, Cap: 5 * time.Minute},
 	}
 	for _, opt := range opts {
@@ -128,9 +153,15 @@ func WaitForImports(ctx context.Context, client ctrlruntimeclient.WithWatch, nam
 	if o.since.IsZero() {
 		o.since = time.Now()
 	}
+	if o.nudgeAfter < 0 || (o.stall > 0 && o.nudgeAfter > o.stall/2) {
+		o.nudgeAfter = o.stall / 4
+		if o.stall <= 0 {
+			o.nudgeAfter = DefaultStallTimeout / 4
+		}
+	}
 	w := &waiter{
 		client: client, namespace: namespace, stream: stream, tags: tags, opts: o,
-		lastImported: -1, progressed: make(chan struct{}, 1),
+		lastImported: -1, progressed: make(chan struct{}, 1), lastActive: time.Now(),
 	}
 	return w.wait(ctx)
 }
@@ -153,6 +184,8 @@ type waiter struct {
 	stalled     bool
 	fatal       error // what the re-triggers ended the wait with
 	retriggered int
+	nudged      int
+	lastActive  time.Time // the last progress or activity
 }
 
 func (w *waiter) listWatch() *cache.ListWatch {
@@ -186,8 +219,10 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 			cancel()
 		}
 	}()
+	nudgeDone := make(chan struct{})
+	go func() { defer close(nudgeDone); newNudger(w).run(waitCtx) }()
 	// A claim this process holds is freed before the wait returns.
-	defer func() { cancel(); <-retriggerDone }()
+	defer func() { cancel(); <-retriggerDone; <-nudgeDone }()
 	if w.opts.progress != nil {
 		w.opts.progress(Progress{Stream: w.stream, Total: len(w.tags)})
 	}
@@ -204,6 +239,7 @@ func (w *waiter) wait(ctx context.Context) (*imagev1.ImageStream, error) {
 	})
 	cancel()
 	<-retriggerDone
+	<-nudgeDone
 	w.mu.Lock()
 	last, stalled, states, fatal := w.last, w.stalled, w.states, w.fatal
 	w.mu.Unlock()
@@ -300,9 +336,9 @@ func (w *waiter) judge(ctx context.Context, is *imagev1.ImageStream) (bool, erro
 		w.lastImported = imported
 		if w.opts.progress != nil {
 			w.mu.Lock()
-			retriggered := w.retriggered
+			retriggered, nudged := w.retriggered, w.nudged
 			w.mu.Unlock()
-			w.opts.progress(Progress{Stream: w.stream, Imported: imported, Total: len(w.tags), Failed: failed, Retriggered: retriggered})
+			w.opts.progress(Progress{Stream: w.stream, Imported: imported, Total: len(w.tags), Failed: failed, Retriggered: retriggered, Nudged: nudged})
 		}
 	}
 	if imported == len(w.tags) {
@@ -329,8 +365,12 @@ func permanentIn(failed []TagState) []TagState {
 	return out
 }
 
-// signalProgress resets the stall timer.
+// signalProgress resets the stall timer: a tag changed state, or a process
+// showed import activity.
 func (w *waiter) signalProgress() {
+	w.mu.Lock()
+	w.lastActive = time.Now()
+	w.mu.Unlock()
 	select {
 	case w.progressed <- struct{}{}:
 	default:
@@ -347,4 +387,29 @@ func (w *waiter) get(ctx context.Context) (*imagev1.ImageStream, error) {
 		return nil, fmt.Errorf("could not read image stream %s/%s: %w", w.namespace, w.stream, err)
 	}
 	return live, nil
+}
+
+// idleFor reports whether a tag is pending and nothing progressed for d.
+func (w *waiter) idleFor(d time.Duration) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if time.Since(w.lastActive) < d {
+		return false
+	}
+	for _, st := range w.states {
+		if st.Phase == Pending {
+			return true
+		}
+	}
+	return false
+}
+
+// countNudge records a nudge that reached the server.
+func (w *waiter) countNudge(tags []string) {
+	w.mu.Lock()
+	w.nudged++
+	w.mu.Unlock()
+	if w.opts.onNudge != nil {
+		w.opts.onNudge(tags)
+	}
 }

@@ -15,6 +15,10 @@
 // import controller, so the wait re-triggers it itself: one process at a
 // time per stream, the holder of a Lease-like claim (ledger.go), within a
 // budget per failure episode; a permanent failure (ClassifyFailure) fails the
-// wait at once.
+// wait at once. Tags left pending with no progress for the nudge delay are
+// imported by the wait itself in small conditional batches, shared the same
+// way (nudge.go). The stall timeout counts only while no tag changes state
+// and no process is importing for the wait (the nudge Lease's holder renews
+// it): a slow import is not a stall, a stuck one is.
 // ClassifyFailure's doc has the table of openshift-apiserver's importer reasons.
 package imagestreams

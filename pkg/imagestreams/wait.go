@@ -58,7 +58,8 @@ type WaitOption func(*waitOptions)
 // at the start.
 func WithProgress(f func(Progress)) WaitOption { return func(o *waitOptions) { o.progress = f } }
 
-// WithStallTimeout fails the wait when no tag changes state for d.
+// WithStallTimeout fails the wait when, for d, no tag changes state and no
+// process is importing for the wait (see nudge.go).
 func WithStallTimeout(d time.Duration) WaitOption { return func(o *waitOptions) { o.stall = d } }
 
 // WithRetries sets how many times a failed import of a tag is re-triggered
@@ -135,8 +136,10 @@ const (
 // definition and the stream's resourceVersion, so among processes that saw
 // the same failure exactly one re-trigger lands and the rest see its
 // outcome) up to the retry budget; then the wait fails with an
-// *ImportFailedError. When no tag changes state for the stall timeout the
-// wait fails with a *StalledError. A tag missing from the spec counts as
+// *ImportFailedError. Tags left pending with no progress for the nudge delay
+// are imported by the wait itself, shared the same way (nudge.go). When, for
+// the stall timeout, no tag changes state and no process is importing for
+// the wait, it fails with a *StalledError. A tag missing from the spec counts as
 // pending: the first listing may predate the write that adds it.
 func WaitForImports(ctx context.Context, client ctrlruntimeclient.WithWatch, namespace, stream string, tags []string, opts ...WaitOption) (*imagev1.ImageStream, error) {
 	o := waitOptions{

@@ -25,6 +25,9 @@ func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, strea
 			log.WithField("tags", tags).Info("Re-triggering failed imports")
 			s.observe(Progress{Stage: stage, Retriggered: tags})
 		}),
+		imagestreams.WithNudgeObserver(func(tags []string) {
+			log.WithField("tags", tags).Info("Importing tags left pending")
+		}),
 		imagestreams.WithProgress(func(p imagestreams.Progress) {
 			if p.Imported != last {
 				last = p.Imported

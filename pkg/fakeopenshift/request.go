@@ -79,17 +79,10 @@ func bodySize(obj runtime.Object) int {
 // sleep waits for d or until ctx is done. The fake keeps its own, so that
 // its latencies do not depend on the production retry code.
 func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	timeout, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	<-timeout.Done()
+	return ctx.Err()
 }
 
 // delivered accounts for a watch event the process received.

@@ -142,14 +142,7 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 		}
 		return []byte(s.image.Release.CLIPullSpec), nil
 	case len(args) == 4 && args[0] == "oc" && args[1] == "adm" && args[2] == "release" && args[3] == "extract" && flags["file"] == "image-references" && flags["from"] != "" && (len(flags) == 2 || (len(flags) == 3 && flags["registry-config"] != "")):
-		img, err := s.cluster.registry.ResolveWith(ctx, flags["from"], s.registryConfig(flags["registry-config"]))
-		if err != nil {
-			return nil, fmt.Errorf("error: unable to read release image %s: %w", flags["from"], err)
-		}
-		if img.Kind != registry.KindPayload {
-			return nil, fmt.Errorf("error: %s is not a release image", flags["from"])
-		}
-		return img.Release.ImageReferences(), nil
+		return s.releaseExtract(ctx, flags["from"], flags["registry-config"])
 	case len(args) == 4 && args[0] == "oc" && args[1] == "create" && args[2] == "configmap" && flags["dry-run"] == "client" && flags["o"] == "json" && flags["from-file"] != "":
 		key, file, ok := strings.Cut(flags["from-file"], "=")
 		data, exists := s.files[file]
@@ -187,6 +180,19 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 		return []byte("configmap/" + cm.Name + "\n"), nil
 	}
 	return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: unsupported command %q", strings.Join(words, " "))}
+}
+
+// releaseExtract runs `oc adm release extract --file=image-references`: it
+// reads the payload with the logins of the registry config, if any.
+func (s *shell) releaseExtract(ctx context.Context, from, registryConfig string) ([]byte, error) {
+	img, err := s.cluster.registry.ResolveWith(ctx, from, s.registryConfig(registryConfig))
+	if err != nil {
+		return nil, fmt.Errorf("error: unable to read release image %s: %w", from, err)
+	}
+	if img.Kind != registry.KindPayload {
+		return nil, fmt.Errorf("error: %s is not a release image", from)
+	}
+	return img.Release.ImageReferences(), nil
 }
 
 func (s *shell) configMapFrom(file string) (*corev1.ConfigMap, error) {

@@ -2,11 +2,13 @@ package fakeopenshift
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -136,38 +138,15 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 		if live != nil {
 			existing = specTag(live.(*imagev1.ImageStream), tagName)
 		}
-		// A create takes the tag as sent. An update keeps the spec tag when
-		// none is sent, and its annotations are the ImageStreamTag's own
-		// (openshift-apiserver's imagestreamtag REST).
-		var tag *imagev1.TagReference
-		switch {
-		case istag.Tag != nil:
-			tag = istag.Tag.DeepCopy()
-			tag.Name = tagName
-		case !create && existing != nil:
-			tag = existing.DeepCopy()
-		case !create:
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("imagestreamtag %s is not a spec tag in imagestream %s/%s, cannot be updated", tagName, istag.Namespace, streamName))
-		}
-		if !create {
-			tag.Annotations = istag.Annotations
+		tag, err := istagSpecTag(istag, existing, streamName, tagName, create)
+		if err != nil {
+			return nil, err
 		}
 		if live == nil {
 			if !create && istag.ResourceVersion != "" {
 				return nil, apierrors.NewNotFound(imageStreamTagResource, istag.Name)
 			}
-			is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: streamName, Namespace: istag.Namespace}}
-			if tag != nil {
-				is.Spec.Tags = []imagev1.TagReference{*tag}
-			}
-			empty := &imagev1.ImageStream{}
-			merged, err := fm.Update(empty, is, manager)
-			if err != nil {
-				return nil, err
-			}
-			out := merged.(*imagev1.ImageStream)
-			c.imageStreamPrepareForCreate(out)
-			return out, nil
+			return c.createStreamWithTag(fm, istag.Namespace, streamName, tag, manager)
 		}
 		is := live.DeepCopyObject().(*imagev1.ImageStream)
 		if create && existing != nil {
@@ -196,6 +175,43 @@ func (c *Cluster) writeImageStreamTag(istag *imagev1.ImageStreamTag, manager str
 	return istagResult{writeResult: res, istag: imageStreamTagFor(res.object.(*imagev1.ImageStream), tagName)}, nil
 }
 
+// istagSpecTag is the spec tag an ImageStreamTag write stores. A create
+// takes the tag as sent. An update keeps the spec tag when none is sent, and
+// its annotations are the ImageStreamTag's own (openshift-apiserver's
+// imagestreamtag REST).
+func istagSpecTag(istag *imagev1.ImageStreamTag, existing *imagev1.TagReference, streamName, tagName string, create bool) (*imagev1.TagReference, error) {
+	var tag *imagev1.TagReference
+	switch {
+	case istag.Tag != nil:
+		tag = istag.Tag.DeepCopy()
+		tag.Name = tagName
+	case !create && existing != nil:
+		tag = existing.DeepCopy()
+	case !create:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("imagestreamtag %s is not a spec tag in imagestream %s/%s, cannot be updated", tagName, istag.Namespace, streamName))
+	}
+	if !create {
+		tag.Annotations = istag.Annotations
+	}
+	return tag, nil
+}
+
+// createStreamWithTag is the stream an ImageStreamTag write creates when
+// the stream is missing.
+func (c *Cluster) createStreamWithTag(fm *managedfields.FieldManager, namespace, streamName string, tag *imagev1.TagReference, manager string) (ctrlruntimeclient.Object, error) {
+	is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: streamName, Namespace: namespace}}
+	if tag != nil {
+		is.Spec.Tags = []imagev1.TagReference{*tag}
+	}
+	merged, err := fm.Update(&imagev1.ImageStream{}, is, manager)
+	if err != nil {
+		return nil, err
+	}
+	out := merged.(*imagev1.ImageStream)
+	c.imageStreamPrepareForCreate(out)
+	return out, nil
+}
+
 // deleteImageStreamTag serves DELETE imagestreamtags/<stream>:<tag>.
 func (c *Cluster) deleteImageStreamTag(namespace, name, manager string, onCommit ...commitFunc) (writeResult, error) {
 	streamName, tagName, err := splitTagName(name)
@@ -213,27 +229,15 @@ func (c *Cluster) deleteImageStreamTag(namespace, name, manager string, onCommit
 			return nil, apierrors.NewNotFound(imageStreamTagResource, name)
 		}
 		is := live.DeepCopyObject().(*imagev1.ImageStream)
-		found := false
-		var tags []imagev1.TagReference
-		for _, t := range is.Spec.Tags {
-			if t.Name == tagName {
-				found = true
-				continue
-			}
-			tags = append(tags, t)
-		}
-		var status []imagev1.NamedTagEventList
-		for _, st := range is.Status.Tags {
-			if st.Tag == tagName {
-				found = true
-				continue
-			}
-			status = append(status, st)
-		}
-		if !found {
+		// The deep copy is the stream's own, so its slices may be filtered
+		// in place.
+		before := len(is.Spec.Tags) + len(is.Status.Tags)
+		is.Spec.Tags = slices.DeleteFunc(is.Spec.Tags, func(t imagev1.TagReference) bool { return t.Name == tagName })
+		status := slices.DeleteFunc(is.Status.Tags, func(st imagev1.NamedTagEventList) bool { return st.Tag == tagName })
+		is.Status.Tags = status
+		if len(is.Spec.Tags)+len(status) == before {
 			return nil, apierrors.NewNotFound(imageStreamTagResource, name)
 		}
-		is.Spec.Tags = tags
 		out, err := c.updateWith(fm, live, is, "", manager)
 		if err != nil {
 			return nil, err

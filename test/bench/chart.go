@@ -43,17 +43,7 @@ var lineColors = []color.Color{
 // WriteChart draws the rows as a PNG: one panel per column of the table,
 // the numbers of shards evenly spaced on the x axis.
 func WriteChart(w io.Writer, rows []Row, title string) error {
-	var shards, images []int
-	for _, r := range rows {
-		if !slices.Contains(shards, r.Shards) {
-			shards = append(shards, r.Shards)
-		}
-		if !slices.Contains(images, r.Images) {
-			images = append(images, r.Images)
-		}
-	}
-	slices.Sort(shards)
-	slices.Sort(images)
+	shards, images := axes(rows)
 
 	const cols = 3
 	rowsOfPanels := (len(panels) + cols - 1) / cols
@@ -102,6 +92,21 @@ func WriteChart(w io.Writer, rows []Row, title string) error {
 		return fmt.Errorf("could not write the chart: %w", err)
 	}
 	return nil
+}
+
+// axes are the numbers of shards and the payload sizes of the rows, sorted.
+func axes(rows []Row) (shards, images []int) {
+	for _, r := range rows {
+		if !slices.Contains(shards, r.Shards) {
+			shards = append(shards, r.Shards)
+		}
+		if !slices.Contains(images, r.Images) {
+			images = append(images, r.Images)
+		}
+	}
+	slices.Sort(shards)
+	slices.Sort(images)
+	return shards, images
 }
 
 func panelPlot(pn panel, rows []Row, shards, images []int) (*plot.Plot, error) {

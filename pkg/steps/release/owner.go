@@ -189,7 +189,7 @@ func (c *payloadClaim) renew(ctx context.Context) {
 	_ = wait.PollUntilContextCancel(ctx, period, false, func(ctx context.Context) (bool, error) {
 		lease, err := c.store.Get(ctx)
 		if err != nil {
-			return false, nil
+			return false, nil //nolint:nilerr // a failed read is tried again at the next period
 		}
 		if imagestreams.HolderOf(lease) != c.payload {
 			return true, nil // lost: step 5 fails the run

@@ -3,6 +3,7 @@ package imagestreams
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
@@ -231,7 +232,7 @@ func (n *nudger) heartbeat(ctx context.Context, held *heldLease) {
 			t := metav1.NewMicroTime(time.Now())
 			l.Spec.RenewTime = &t
 		})
-		return err == errLostLease, nil
+		return errors.Is(err, errLostLease), nil
 	})
 }
 

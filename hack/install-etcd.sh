@@ -10,12 +10,8 @@ source "${root}/hack/lib.sh"
 
 bin="${ASSETS_DIR}/etcd"
 want="etcd Version: ${ETCD_DEB_VERSION%%-*}"
-if [[ -x "${bin}" ]] && [[ "$("${bin}" --version 2>/dev/null | sed -n 1p)" == "${want}" ]]; then
-	echo "${bin}"
-	exit 0
-fi
+exit_if_installed "${bin}" "${want}"
 
-mkdir -p "${ASSETS_DIR}"
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 log "downloading etcd-server=${ETCD_DEB_VERSION} into ${ASSETS_DIR}"

@@ -8,12 +8,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 source "${root}/hack/lib.sh"
 
 bin="${ASSETS_DIR}/kube-apiserver"
-if [[ -x "${bin}" ]] && [[ "$("${bin}" --version 2>/dev/null)" == "Kubernetes ${KUBE_APISERVER_VERSION}" ]]; then
-	echo "${bin}"
-	exit 0
-fi
+exit_if_installed "${bin}" "Kubernetes ${KUBE_APISERVER_VERSION}"
 
-mkdir -p "${ASSETS_DIR}"
 minor="${KUBE_APISERVER_VERSION#v}"
 major="${minor%%.*}"
 minor="${minor#*.}"

@@ -11,3 +11,14 @@ ETCD_DEB_VERSION="${ETCD_DEB_VERSION:-3.4.23-4+b4}"
 ASSETS_DIR="${IMPORT_RELEASE_CACHE}/envtest/kube-apiserver-${KUBE_APISERVER_VERSION}"
 
 log() { echo "$(date -u +%H:%M:%S) $*" >&2; }
+
+# exit_if_installed BIN WANT: prints BIN and exits when BIN is executable and
+# the first line of `BIN --version` is WANT, so an install script does
+# nothing twice.
+exit_if_installed() {
+	if [[ -x "$1" ]] && [[ "$("$1" --version 2>/dev/null | sed -n 1p)" == "$2" ]]; then
+		echo "$1"
+		exit 0
+	fi
+	mkdir -p "$(dirname "$1")"
+}

@@ -24,14 +24,9 @@ type ImportFailedError struct {
 }
 
 func (e *ImportFailedError) Error() string {
-	parts := make([]string, 0, maxNamedTags+1)
-	for i, f := range e.Failed {
-		if i == maxNamedTags {
-			parts = append(parts, fmt.Sprintf("and %d more", len(e.Failed)-maxNamedTags))
-			break
-		}
-		parts = append(parts, fmt.Sprintf("%s from %s: %s: %s", f.Tag, f.Source, f.Reason, shorten(f.Message, maxMessageLength)))
-	}
+	parts := named(e.Failed, func(f TagState) string {
+		return fmt.Sprintf("%s from %s: %s: %s", f.Tag, f.Source, f.Reason, shorten(f.Message, maxMessageLength))
+	})
 	return fmt.Sprintf("could not import %d tag(s) into %s/%s: %s", len(e.Failed), e.Namespace, e.Stream, strings.Join(parts, "; "))
 }
 
@@ -45,16 +40,24 @@ type StalledError struct {
 }
 
 func (e *StalledError) Error() string {
-	names := make([]string, 0, maxNamedTags+1)
-	for i, w := range e.Waiting {
-		if i == maxNamedTags {
-			names = append(names, fmt.Sprintf("and %d more", len(e.Waiting)-maxNamedTags))
-			break
-		}
-		names = append(names, fmt.Sprintf("%s (%s)", w.Tag, strings.ToLower(string(w.Phase))))
-	}
+	names := named(e.Waiting, func(w TagState) string {
+		return fmt.Sprintf("%s (%s)", w.Tag, strings.ToLower(string(w.Phase)))
+	})
 	return fmt.Sprintf("no import progress in %s/%s for %s: %d/%d tags imported, waiting for %s",
 		e.Namespace, e.Stream, e.Timeout, e.Imported, e.Total, strings.Join(names, ", "))
+}
+
+// named describes the first maxNamedTags tags and counts the rest, so an
+// error stays small however many tags it is about.
+func named(tags []TagState, describe func(TagState) string) []string {
+	out := make([]string, 0, maxNamedTags+1)
+	for i, t := range tags {
+		if i == maxNamedTags {
+			return append(out, fmt.Sprintf("and %d more", len(tags)-maxNamedTags))
+		}
+		out = append(out, describe(t))
+	}
+	return out
 }
 
 // shorten cuts s to at most n bytes (on a rune boundary) and marks the cut.

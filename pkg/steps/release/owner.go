@@ -213,6 +213,16 @@ func (c *payloadClaim) check(ctx context.Context) (*coordinationv1.Lease, error)
 	if err != nil {
 		return nil, err
 	}
+	if lease.ResourceVersion == "" {
+		// The record is gone (deleted while the import went on): claim the
+		// name again, as the first process of a payload does.
+		if err := c.take(ctx); err != nil {
+			return nil, err
+		}
+		if lease, err = c.store.Get(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if holder := imagestreams.HolderOf(lease); holder != c.payload {
 		rec := readPayloadRecord(lease)
 		return nil, &PayloadConflictError{Release: c.release, Namespace: c.store.Key.Namespace, Holder: holder, Wanted: c.payload, Replaced: rec.Replaced == c.payload}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -45,6 +46,7 @@ type options struct {
 	stall        time.Duration
 	observe      func(Event)
 	beforeCreate func(context.Context) error
+	createDelay  time.Duration
 }
 
 // Option configures Run.
@@ -66,6 +68,13 @@ func WithObserver(f func(Event)) Option { return func(o *options) { o.observe = 
 func WithBeforeCreate(f func(context.Context) error) Option {
 	return func(o *options) { o.beforeCreate = f }
 }
+
+// WithCreateDelay makes a process that finds no pod wait up to d for
+// another process to create it (and adopt that one) before it creates the
+// pod itself: processes that know another one is to create the pod send no
+// create that would get AlreadyExists, and one that died delays the rest by
+// at most d.
+func WithCreateDelay(d time.Duration) Option { return func(o *options) { o.createDelay = d } }
 
 // FailedError says that the pod failed more often than allowed.
 type FailedError struct {
@@ -109,6 +118,9 @@ func Run(ctx context.Context, client ctrlruntimeclient.WithWatch, desired *corev
 }
 
 type runner struct {
+	// mu serializes the observer's calls: a delayed create runs beside the
+	// watch.
+	mu         sync.Mutex
 	client     ctrlruntimeclient.WithWatch
 	desired    *corev1.Pod
 	opts       options
@@ -150,6 +162,8 @@ func (r *runner) ensure(ctx context.Context) error {
 }
 
 func (r *runner) notify(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.opts.observe != nil {
 		r.opts.observe(ev)
 	}
@@ -198,10 +212,21 @@ func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
 	var result outcome
 	var last *corev1.Pod
 	var unstartable *FailedError
-	_, err := watchone.Until(ctx, r.target(), r.opts.stall, func(ev watch.Event) (bool, bool, error) {
+	waitCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	delayed := &delayedCreate{}
+	defer delayed.stop()
+	_, err := watchone.Until(waitCtx, r.target(), r.opts.stall, func(ev watch.Event) (bool, bool, error) {
 		pod, ok := ev.Object.(*corev1.Pod)
 		switch {
 		case !ok:
+			return false, false, nil
+		case ev.Type == watchone.Absent && r.opts.createDelay > 0:
+			delayed.start(r.opts.createDelay, func() {
+				if err := r.ensure(waitCtx); err != nil {
+					cancel(err)
+				}
+			})
 			return false, false, nil
 		case ev.Type == watchone.Absent:
 			// Create the pod only when the listing does not show it: a
@@ -213,6 +238,7 @@ func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
 			result = missing
 			return true, true, nil
 		}
+		delayed.stop()
 		last = pod
 		progress := pod.UID != r.lastUID || pod.Status.Phase != r.lastPhase
 		if progress {
@@ -227,7 +253,10 @@ func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
 		return progress, ok, nil
 	})
 	var stalled *watchone.StalledError
+	delayed.stop()
 	switch {
+	case err != nil && ctx.Err() == nil && context.Cause(waitCtx) != nil && !errors.Is(context.Cause(waitCtx), context.Canceled):
+		return 0, nil, context.Cause(waitCtx)
 	case unstartable != nil:
 		// Running it again cannot help, and deleting it would take it from
 		// the processes that watch it: fail at once.
@@ -242,6 +271,27 @@ func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
 		return 0, nil, fmt.Errorf("could not watch pod %s/%s: %w", r.desired.Namespace, r.desired.Name, err)
 	}
 	return result, last, nil
+}
+
+// delayedCreate is a create that waits for another process's first.
+type delayedCreate struct {
+	timer *time.Timer
+	done  chan struct{}
+}
+
+func (d *delayedCreate) start(after time.Duration, create func()) {
+	d.stop()
+	done := make(chan struct{})
+	d.done = done
+	d.timer = time.AfterFunc(after, func() { defer close(done); create() })
+}
+
+// stop cancels the create, or waits until it is done if it has started.
+func (d *delayedCreate) stop() {
+	if d.timer != nil && !d.timer.Stop() {
+		<-d.done
+	}
+	d.timer = nil
 }
 
 // judge says whether a watch of the pod is done with it, and how. A pod

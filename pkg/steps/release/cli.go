@@ -25,7 +25,7 @@ const OverrideCLIStream = "amd64-cli"
 // when it has one, and otherwise the answer of a pod running the payload's
 // `cluster-version-operator image cli`, applied into the stable stream's cli
 // tag so later processes find it there.
-func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, payload string) (string, error) {
+func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, payload string, claim *payloadClaim) (string, error) {
 	s.observe(Progress{Stage: "cli", Total: 1})
 	if override := s.config.OverrideCLIImage; override != "" {
 		ac := imagestreams.Stream(namespace, OverrideCLIStream).
@@ -43,23 +43,42 @@ func (s *importReleaseStep) resolveCLI(ctx context.Context, namespace, stable, p
 		return "", fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
 	}
 	if cliPayload(is) != payload {
-		pod, _, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli")
-		if err != nil {
-			return "", err
-		}
-		cli := strings.TrimSpace(pods.TerminationMessage(pod))
-		if _, err := pullspec.Parse(cli); err != nil {
-			return "", fmt.Errorf("pod %s/%s did not print the CLI image's pull spec (%q): %w", pod.Namespace, pod.Name, cli, err)
-		}
-		if err := checkPinned(pod, payload); err != nil {
-			return "", err
-		}
-		tag := imagestreams.Tag("cli", cli, s.config.ReferencePolicy).WithAnnotations(map[string]string{CLIPayloadAnnotation: payload})
-		if err := s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tag), imagestreams.ManagerCLI, true); err != nil {
+		if err := s.findCLI(ctx, namespace, stable, payload, claim); err != nil {
 			return "", err
 		}
 	}
 	return s.waitForCLI(ctx, namespace, stable, "cli")
+}
+
+// findCLI runs the payload's CLI pod (or adopts it) and applies its answer
+// into the stable stream's cli tag. The process that created the pod
+// applies it; the others watch the stream for it and apply it themselves
+// only when it has not come within the takeover time.
+func (s *importReleaseStep) findCLI(ctx context.Context, namespace, stable, payload string, claim *payloadClaim) error {
+	pod, created, err := s.runPod(ctx, s.cliPod(namespace, payload), "cli", claim.podOptions(s.takeover())...)
+	if err != nil {
+		return err
+	}
+	cli := strings.TrimSpace(pods.TerminationMessage(pod))
+	if _, err := pullspec.Parse(cli); err != nil {
+		return fmt.Errorf("pod %s/%s did not print the CLI image's pull spec (%q): %w", pod.Namespace, pod.Name, cli, err)
+	}
+	if err := checkPinned(pod, payload); err != nil {
+		return err
+	}
+	if !created {
+		takeover := s.takeover()
+		_, err := waitForStream(ctx, s.client, namespace, stable, takeover, func(is *imagev1.ImageStream) bool { return cliPayload(is) == payload }, nil)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped waiting for the cli tag of %s/%s: %w", namespace, stable, ctx.Err())
+		}
+		s.log.Warnf("The cli tag of %s was not applied within %s; applying it", stable, takeover)
+	}
+	tag := imagestreams.Tag("cli", cli, s.config.ReferencePolicy).WithAnnotations(map[string]string{CLIPayloadAnnotation: payload})
+	return s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tag), imagestreams.ManagerCLI, true)
 }
 
 // CLIPayloadAnnotation on the stable stream's cli tag is the provenance of
@@ -92,9 +111,9 @@ func (s *importReleaseStep) waitForCLI(ctx context.Context, namespace, stream, t
 // runPod runs a content-addressed pod to completion, created by whichever
 // process is first and adopted by the rest; created says whether this
 // process created it.
-func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage) (done *corev1.Pod, created bool, err error) {
+func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage Stage, opts ...pods.Option) (done *corev1.Pod, created bool, err error) {
 	log := s.log.WithField("pod", pod.Name)
-	done, err = pods.Run(ctx, s.client, pod,
+	done, err = pods.Run(ctx, s.client.WithWatch, pod, append([]pods.Option{
 		pods.WithMaxFailures(s.config.PodFailures),
 		pods.WithStallTimeout(s.config.StallTimeout),
 		pods.WithObserver(func(ev pods.Event) {
@@ -108,7 +127,7 @@ func (s *importReleaseStep) runPod(ctx context.Context, pod *corev1.Pod, stage S
 				log.Debugf("Pod %s is %s", pod.Name, ev.Phase)
 			}
 			s.observe(Progress{Stage: stage, Pod: pod.Name, PodPhase: ev.Phase, PodCreated: ev.Created})
-		}))
+		})}, opts...)...)
 	if err != nil {
 		return nil, created, err
 	}

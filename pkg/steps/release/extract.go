@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/pods"
 )
 
 const (
@@ -32,7 +34,7 @@ const (
 func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string, claim *payloadClaim) (*imagev1.ImageStream, bool, error) {
 	s.observe(Progress{Stage: "extract", Total: 1})
 	name := ExtractName(s.config.Name, payload)
-	cm, merger, err := s.extractedConfigMap(ctx, namespace, name, cli, payload)
+	cm, merger, err := s.extractedConfigMap(ctx, namespace, name, cli, payload, claim)
 	if err != nil {
 		return nil, false, err
 	}
@@ -64,7 +66,7 @@ const extractAttempts = 2
 
 // extractedConfigMap reads the ConfigMap, running the extract pod when there
 // is none; created says whether this process created the pod.
-func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, name, cli, payload string) (cm *corev1.ConfigMap, created bool, err error) {
+func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, name, cli, payload string, claim *payloadClaim) (cm *corev1.ConfigMap, created bool, err error) {
 	key := ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: name}
 	for attempt := 0; ; attempt++ {
 		cm = &corev1.ConfigMap{}
@@ -77,10 +79,11 @@ func (s *importReleaseStep) extractedConfigMap(ctx context.Context, namespace, n
 		case attempt == extractAttempts:
 			return nil, created, fmt.Errorf("the extract pod %s/%s succeeded %d times but ConfigMap %s is not there", namespace, name, attempt, name)
 		}
-		if err := s.ensureCredentials(ctx, namespace); err != nil {
-			return nil, created, err
-		}
-		pod, mine, err := s.runPod(ctx, s.extractPod(namespace, name, cli, payload), "extract")
+		// Only the process that creates the pod needs its credentials.
+		opts := append(claim.podOptions(s.takeover()), pods.WithBeforeCreate(func(ctx context.Context) error {
+			return s.ensureCredentials(ctx, namespace)
+		}))
+		pod, mine, err := s.runPod(ctx, s.extractPod(namespace, name, cli, payload), "extract", opts...)
 		created = created || mine
 		if err != nil {
 			return nil, created, err

@@ -18,11 +18,26 @@ import (
 // mark before it merges itself (and never longer than Config.ClaimDuration).
 const DefaultMergeTakeover = 30 * time.Second
 
+// takeover is how long a follower waits for a write of the process that
+// should make it before it makes the write itself.
+func (s *importReleaseStep) takeover() time.Duration {
+	return min(s.config.ClaimDuration, DefaultMergeTakeover)
+}
+
 // waitForMark watches the stream until it carries payload's merged mark, for
 // at most timeout, and returns the stream as it then was. On every other
 // state of the stream it asks stillOurs, so a payload that lost the release
 // name stops waiting at once.
 func waitForMark(ctx context.Context, client ctrlruntimeclient.WithWatch, namespace, stream, payload string, timeout time.Duration, stillOurs func(context.Context) error) (*imagev1.ImageStream, error) {
+	return waitForStream(ctx, client, namespace, stream, timeout, func(is *imagev1.ImageStream) bool {
+		return is.Annotations[MergedAnnotation] == payload
+	}, stillOurs)
+}
+
+// waitForStream watches the stream until done holds, for at most timeout,
+// and returns the stream as it then was; stillOurs, when set, is asked on
+// every other state.
+func waitForStream(ctx context.Context, client ctrlruntimeclient.WithWatch, namespace, stream string, timeout time.Duration, done func(*imagev1.ImageStream) bool, stillOurs func(context.Context) error) (*imagev1.ImageStream, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	selector := fields.OneTermEqualSelector("metadata.name", stream)
@@ -42,9 +57,12 @@ func waitForMark(ctx context.Context, client ctrlruntimeclient.WithWatch, namesp
 	var found *imagev1.ImageStream
 	_, err := toolswatch.UntilWithSync(ctx, lw, &imagev1.ImageStream{}, nil, func(ev watch.Event) (bool, error) {
 		is, ok := ev.Object.(*imagev1.ImageStream)
-		if ok && ev.Type != watch.Deleted && is.Annotations[MergedAnnotation] == payload {
+		if ok && ev.Type != watch.Deleted && is.Name == stream && done(is) {
 			found = is
 			return true, nil
+		}
+		if stillOurs == nil {
+			return false, nil
 		}
 		return false, stillOurs(ctx)
 	})

@@ -150,7 +150,7 @@ const (
 // process needs to know what the others are doing.
 type importReleaseStep struct {
 	config  Config
-	client  ctrlruntimeclient.WithWatch
+	client  *sharedClient
 	jobSpec api.Job
 	log     *logrus.Entry
 
@@ -194,8 +194,9 @@ func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpe
 		jobSpec = &api.JobSpec{}
 	}
 	s := &importReleaseStep{
-		// Every request the step makes is retried by the one policy.
-		client:  apiretry.NewClient(client, apiretry.DefaultBackoff),
+		// Every request the step makes is retried by the one policy; a run
+		// shares one watch per object it waits on (shared_watch.go).
+		client:  &sharedClient{WithWatch: apiretry.NewClient(client, apiretry.DefaultBackoff)},
 		jobSpec: jobSpec,
 		log:     log.WithField("release", config.Name),
 		objects: map[string]ctrlruntimeclient.Object{},

@@ -70,7 +70,7 @@ func (s *importReleaseStep) merge(ctx context.Context, namespace, stable, payloa
 // mark first, up to the takeover time.
 func (s *importReleaseStep) currentStable(ctx context.Context, namespace, stable, payload string, merger bool, claim *payloadClaim) (*imagev1.ImageStream, error) {
 	if !merger {
-		takeover := min(s.config.ClaimDuration, DefaultMergeTakeover)
+		takeover := s.takeover()
 		is, err := waitForMark(ctx, s.client, namespace, stable, payload, takeover, func(ctx context.Context) error {
 			_, err := claim.check(ctx)
 			return err

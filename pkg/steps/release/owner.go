@@ -12,6 +12,7 @@ import (
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/pods"
 )
 
 // The payload record: which payload holds a release name in a namespace.
@@ -119,6 +120,9 @@ type payloadClaim struct {
 	renewing         chan struct{}
 	seenRV           string
 	seenAt           time.Time
+	// leader is true when this process's write made the record name its
+	// payload: it creates the payload's pods, the others adopt them.
+	leader bool
 }
 
 // claimPayload joins or takes the release name for payload (steps 1-3), and
@@ -170,7 +174,21 @@ func (c *payloadClaim) take(ctx context.Context) error {
 	}
 	imagestreams.Hold(lease, c.payload, c.duration, now)
 	writePayloadRecord(lease, payloadRecord{State: payloadImporting, Replaced: holder})
-	return c.store.Put(ctx, lease)
+	if err := c.store.Put(ctx, lease); err != nil {
+		return err
+	}
+	c.leader = true
+	return nil
+}
+
+// podOptions are the options of the payload's pods for this process: one
+// that is not the leader waits up to takeover for the leader to create a
+// pod before it creates it itself.
+func (c *payloadClaim) podOptions(takeover time.Duration) []pods.Option {
+	if c.leader {
+		return nil
+	}
+	return []pods.Option{pods.WithCreateDelay(takeover)}
 }
 
 // expiry bounds the wait on a record by this process's clock as well as by

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
 )
@@ -27,6 +29,12 @@ func (s *importReleaseStep) run(ctx context.Context) error {
 	log := s.log.WithField("pullSpec", source)
 	log.Infof("Importing release %s into %s/%s", name, namespace, stable)
 
+	// Ends after the claim's renewals (defers run last to first).
+	defer s.client.begin(ctx,
+		watchKey{kind: "ImageStream", NamespacedName: types.NamespacedName{Namespace: namespace, Name: api.ReleaseImageStream}},
+		watchKey{kind: "ImageStream", NamespacedName: types.NamespacedName{Namespace: namespace, Name: stable}},
+		watchKey{kind: "Lease", NamespacedName: types.NamespacedName{Namespace: namespace, Name: PayloadLeaseName(name)}},
+	)()
 	claim, err := s.claimPayload(ctx, namespace, source)
 	if err != nil {
 		return err
@@ -36,7 +44,7 @@ func (s *importReleaseStep) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cli, err := s.resolveCLI(ctx, namespace, stable, payload)
+	cli, err := s.resolveCLI(ctx, namespace, stable, payload, claim)
 	if err != nil {
 		return fmt.Errorf("could not find the CLI image of release %s: %w", name, err)
 	}

@@ -79,6 +79,9 @@
 //     kind's rule (DNS-1123 subdomain for pods, configmaps, secrets; image
 //     stream and tag names as openshift-apiserver), label keys and values
 //     (TestApiserverValidatesNamesAndLabels);
+//   - a ConfigMap's data and binaryData hold at most 1 MiB together, as
+//     k8s.io/kubernetes ValidateConfigMap (MaxSecretSize) has it; a larger
+//     one is 422 Invalid (TestApiserverLimitsConfigMapSize);
 //   - pods are deleted gracefully: a bound, running pod gets a
 //     deletionTimestamp and grace period (request, else spec, default 30s)
 //     and stays Terminating, a create of its name gets AlreadyExists; unbound

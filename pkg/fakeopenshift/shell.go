@@ -1,12 +1,15 @@
 package fakeopenshift
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
@@ -30,8 +33,11 @@ import (
 //	    a private repository needs FILE: a docker config in a secret volume
 //	    the container mounts (e.g. the pull secret at /pull, FILE
 //	    /pull/.dockerconfigjson), else it fails as oc does, unauthorized
+//	gzip [-9] [-n] -c FILE                       (in a CLI image)
+//	    prints FILE gzipped
 //	oc create configmap NAME --from-file=KEY=FILE --dry-run=client -o json
-//	    prints the ConfigMap
+//	    prints the ConfigMap; FILE goes into binaryData when it is not
+//	    UTF-8, as kubectl does
 //	oc patch --local --type=merge -f FILE -o json -p PATCH
 //	    prints FILE with the JSON merge patch PATCH applied
 //	oc create -f FILE
@@ -134,6 +140,8 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 	switch {
 	case program == "cluster-version-operator" && s.image.Kind != registry.KindPayload:
 		return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: %s is not a release payload image; cluster-version-operator is not in it", s.pullSpec)}
+	case program == "gzip" && s.image.Kind == registry.KindCLI && flags["c"] == "true" && len(args) == 2:
+		return gzipFile(s.files, args[1])
 	case program == "oc" && s.image.Kind != registry.KindCLI:
 		return nil, unsupportedError{fmt.Errorf("fakeopenshift kubelet: %s is not a CLI image; oc is not in it", s.pullSpec)}
 	case program == "cluster-version-operator":
@@ -150,6 +158,9 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 			return nil, fmt.Errorf("error: error reading %s: no such file or directory", file)
 		}
 		cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: metav1.ObjectMeta{Name: args[3]}, Data: map[string]string{key: string(data)}}
+		if !utf8.Valid(data) {
+			cm.Data, cm.BinaryData = nil, map[string][]byte{key: data}
+		}
 		return json.MarshalIndent(cm, "", "    ")
 	case len(args) == 2 && args[0] == "oc" && args[1] == "patch" && flags["local"] == "true" && flags["type"] == "merge" && flags["o"] == "json" && flags["p"] != "":
 		data, exists := s.files[flags["f"]]
@@ -193,6 +204,20 @@ func (s *shell) releaseExtract(ctx context.Context, from, registryConfig string)
 		return nil, fmt.Errorf("error: %s is not a release image", from)
 	}
 	return img.Release.ImageReferences(), nil
+}
+
+func gzipFile(files map[string][]byte, file string) ([]byte, error) {
+	data, exists := files[file]
+	if !exists {
+		return nil, fmt.Errorf("gzip: %s: No such file or directory", file)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level
+	_, _ = zw.Write(data)                                    // a bytes.Buffer does not fail
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *shell) configMapFrom(file string) (*corev1.ConfigMap, error) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -26,8 +27,28 @@ func validateObject(k kindInfo, obj ctrlruntimeclient.Object) error {
 			}
 		}
 	}
+	if cm, ok := obj.(*corev1.ConfigMap); ok {
+		errs = append(errs, configMapSize(cm)...)
+	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(k.gvk.GroupKind(), obj.GetName(), errs)
+	}
+	return nil
+}
+
+// configMapSize is the size rule of k8s.io/kubernetes
+// pkg/apis/core/validation ValidateConfigMap (v1.34): the values of data and
+// binaryData together hold at most MaxSecretSize (1 MiB) bytes.
+func configMapSize(cm *corev1.ConfigMap) field.ErrorList {
+	total := 0
+	for _, v := range cm.Data {
+		total += len(v)
+	}
+	for _, v := range cm.BinaryData {
+		total += len(v)
+	}
+	if total > corev1.MaxSecretSize {
+		return field.ErrorList{field.TooLong(field.NewPath(""), "", corev1.MaxSecretSize)}
 	}
 	return nil
 }

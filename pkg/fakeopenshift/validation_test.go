@@ -74,3 +74,32 @@ func withLabels[T metav1.Object](obj T, l map[string]string) T {
 	obj.SetLabels(l)
 	return obj
 }
+
+// TestApiserverLimitsConfigMapSize: data and binaryData together may hold
+// 1 MiB (k8s.io/kubernetes ValidateConfigMap); one byte more is 422 Invalid.
+func TestApiserverLimitsConfigMapSize(t *testing.T) {
+	const limit = 1024 * 1024
+	testCases := []struct {
+		name    string
+		data    int
+		binary  int
+		invalid bool
+	}{
+		{name: "data at the limit", data: limit},
+		{name: "data over the limit", data: limit + 1, invalid: true},
+		{name: "data and binaryData at the limit", data: limit / 2, binary: limit / 2},
+		{name: "data and binaryData over the limit", data: limit / 2, binary: limit/2 + 1, invalid: true},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cm := testConfigMap("cm", map[string]string{"a": strings.Repeat("x", tc.data)})
+			if tc.binary > 0 {
+				cm.BinaryData = map[string][]byte{"b": make([]byte, tc.binary)}
+			}
+			err := newStoreOnlyCluster(t).Client("p").Create(t.Context(), cm)
+			if got := apierrors.IsInvalid(err); got != tc.invalid || (err != nil && !tc.invalid) {
+				t.Fatalf("create: %v, want invalid %v", err, tc.invalid)
+			}
+		})
+	}
+}

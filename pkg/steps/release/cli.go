@@ -76,6 +76,7 @@ func (s *importReleaseStep) findCLI(ctx context.Context, namespace, stable, payl
 			return fmt.Errorf("stopped waiting for the cli tag of %s/%s: %w", namespace, stable, ctx.Err())
 		}
 		s.log.Warnf("The cli tag of %s was not applied within %s; applying it", stable, takeover)
+		claim.lead()
 	}
 	tag := imagestreams.Tag("cli", cli, s.config.ReferencePolicy).WithAnnotations(map[string]string{CLIPayloadAnnotation: payload})
 	return s.apply(ctx, imagestreams.StreamWithTags(namespace, stable, tag), imagestreams.ManagerCLI, true)

@@ -201,7 +201,11 @@ func TestArtifactsOfEveryProcess(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", process, err)
 		}
-		if diff := cmp.Diff(cm.Data[ImageReferencesKey], string(data)); diff != "" {
+		_, want, err := imageReferencesOf(cm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), string(data)); diff != "" {
 			t.Errorf("%s: artifact differs from the ConfigMap (-want +got):\n%s", process, diff)
 		}
 		entries, err := os.ReadDir(dir)

@@ -20,8 +20,10 @@ const DefaultMergeTakeover = 30 * time.Second
 
 // takeover is how long a follower waits for a write of the process that
 // should make it before it makes the write itself.
+// It is shorter than half the stall timeout, so that a wait that follows it
+// does not give up first.
 func (s *importReleaseStep) takeover() time.Duration {
-	return min(s.config.ClaimDuration, DefaultMergeTakeover)
+	return min(s.config.ClaimDuration, DefaultMergeTakeover, s.config.StallTimeout/2)
 }
 
 // waitForMark watches the stream until it carries payload's merged mark, for

@@ -1,6 +1,8 @@
 package release
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -296,14 +298,23 @@ func TestTheExtractedConfigMapIsChecked(t *testing.T) {
 		if err := client.Delete(t.Context(), cm); err != nil {
 			t.Fatal(err)
 		}
+		_, data, err := imageReferencesOf(cm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		if _, err := zw.Write([]byte(strings.Replace(string(data), "installer", "install3r", 1))); err != nil || zw.Close() != nil {
+			t.Fatal(err)
+		}
 		tampered := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: name, Annotations: cm.Annotations, Labels: cm.Labels},
-			Data:       map[string]string{ImageReferencesKey: strings.Replace(cm.Data[ImageReferencesKey], "installer", "install3r", 1)},
+			BinaryData: map[string][]byte{ImageReferencesGzipKey: gz.Bytes()},
 		}
 		if err := client.Create(t.Context(), tampered); err != nil {
 			t.Fatal(err)
 		}
-		err := env.step("shard-0", "latest").Run(t.Context())
+		err = env.step("shard-0", "latest").Run(t.Context())
 		if err == nil || !strings.Contains(err.Error(), "does not hold the image references") || !strings.Contains(err.Error(), name) {
 			t.Errorf("Run = %v, want an error saying ConfigMap %s does not hold the extracted references", err, name)
 		}

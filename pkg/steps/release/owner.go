@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -121,7 +122,9 @@ type payloadClaim struct {
 	seenRV           string
 	seenAt           time.Time
 	// leader is true when this process's write made the record name its
-	// payload: it creates the payload's pods, the others adopt them.
+	// payload (or it took over from a leader that did not act): it creates
+	// the payload's pods, the others adopt them.
+	mu     sync.Mutex
 	leader bool
 }
 
@@ -177,7 +180,7 @@ func (c *payloadClaim) take(ctx context.Context) error {
 	if err := c.store.Put(ctx, lease); err != nil {
 		return err
 	}
-	c.leader = true
+	c.lead()
 	return nil
 }
 
@@ -185,10 +188,28 @@ func (c *payloadClaim) take(ctx context.Context) error {
 // that is not the leader waits up to takeover for the leader to create a
 // pod before it creates it itself.
 func (c *payloadClaim) podOptions(takeover time.Duration) []pods.Option {
-	if c.leader {
+	return createOptions(c.isLeader(), takeover)
+}
+
+func createOptions(leader bool, takeover time.Duration) []pods.Option {
+	if leader {
 		return nil
 	}
 	return []pods.Option{pods.WithCreateDelay(takeover)}
+}
+
+func (c *payloadClaim) isLeader() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leader
+}
+
+// lead makes this process the leader: the leader did not make a write it
+// should have within the takeover time.
+func (c *payloadClaim) lead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leader = true
 }
 
 // expiry bounds the wait on a record by this process's clock as well as by

@@ -46,13 +46,15 @@ func (s *importReleaseStep) cliPod(namespace, payload string) *corev1.Pod {
 }
 
 // extractPod runs `oc adm release extract` in the CLI image as the
-// ci-operator service account and stores its output in an immutable
-// ConfigMap. Credentials are ci-operator's: the job's pull secret mounted at
-// /pull is copied into a docker configuration under HOME=/tmp, `oc registry
-// login` adds the integrated registry's, and oc reads the payload with it.
-// `oc create` fails on AlreadyExists; the `|| oc get` makes a second writer
-// succeed, since the name guarantees the same content. Every line is one
-// command, without shell variables, conditionals or pipes.
+// ci-operator service account and stores its output gzipped in an immutable
+// ConfigMap (in binaryData: `oc create configmap --from-file` puts a file
+// that is not UTF-8 there). Credentials are ci-operator's: the job's pull
+// secret mounted at /pull is copied into a docker configuration under
+// HOME=/tmp, `oc registry login` adds the integrated registry's, and oc
+// reads the payload with it. `oc create` fails on AlreadyExists; the
+// `|| oc get` makes a second writer succeed, since the name guarantees the
+// same content. Every line is one command, without shell variables,
+// conditionals or pipes.
 func (s *importReleaseStep) extractPod(namespace, name, cli, payload string) *corev1.Pod {
 	pod := s.pod(namespace, name, "extract", payload)
 	pod.Spec.ServiceAccountName = ServiceAccount
@@ -87,7 +89,8 @@ func (s *importReleaseStep) extractScript(name, payload string) string {
 	lines = append(lines,
 		"oc registry login --to="+DockerConfigPath,
 		fmt.Sprintf("oc adm release extract --from='%s' --file=image-references --registry-config=%s > /tmp/image-references", payload, DockerConfigPath),
-		fmt.Sprintf("oc create configmap '%s' --from-file=%s=/tmp/image-references --dry-run=client -o json > /tmp/configmap.json", name, ImageReferencesKey),
+		"gzip -9 -n -c /tmp/image-references > /tmp/image-references.gz",
+		fmt.Sprintf("oc create configmap '%s' --from-file=%s=/tmp/image-references.gz --dry-run=client -o json > /tmp/configmap.json", name, ImageReferencesGzipKey),
 		fmt.Sprintf("oc patch --local --type=merge -f /tmp/configmap.json -o json -p '%s' > /tmp/immutable.json", patch),
 		"oc create -f /tmp/immutable.json || oc get -f /tmp/immutable.json -o name",
 	)

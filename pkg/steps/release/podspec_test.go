@@ -64,7 +64,8 @@ func TestExtractPodHandlesCredentialsAsCIOperator(t *testing.T) {
 	const cli = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:2222222222222222222222222222222222222222222222222222222222222222"
 	tail := `oc registry login --to=/tmp/.docker/config.json
 oc adm release extract --from='` + testPayload + `' --file=image-references --registry-config=/tmp/.docker/config.json > /tmp/image-references
-oc create configmap 'cm-name' --from-file=image-references=/tmp/image-references --dry-run=client -o json > /tmp/configmap.json
+gzip -9 -n -c /tmp/image-references > /tmp/image-references.gz
+oc create configmap 'cm-name' --from-file=image-references.gz=/tmp/image-references.gz --dry-run=client -o json > /tmp/configmap.json
 oc patch --local --type=merge -f /tmp/configmap.json -o json -p '{"immutable":true,"metadata":{"annotations":{"release.openshift.io/source":"` + testPayload + `"},"labels":{"ci.openshift.io/release":"latest"}}}' > /tmp/immutable.json
 oc create -f /tmp/immutable.json || oc get -f /tmp/immutable.json -o name
 `

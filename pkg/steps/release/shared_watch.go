@@ -218,7 +218,7 @@ func (c *sharedClient) written(obj ctrlruntimeclient.Object) {
 	if w != nil {
 		select {
 		case <-w.synced:
-			w.offer(obj.DeepCopyObject().(ctrlruntimeclient.Object), true)
+			w.offer(obj.DeepCopyObject().(ctrlruntimeclient.Object), true, false)
 		default:
 		}
 	}
@@ -289,7 +289,7 @@ func (w *sharedWatch) relist(ctx context.Context, client ctrlruntimeclient.WithW
 	found := false
 	for _, item := range items {
 		if obj, ok := item.(ctrlruntimeclient.Object); ok && obj.GetName() == w.key.Name {
-			w.offer(obj, true)
+			w.offer(obj, true, true)
 			found = true
 		}
 	}
@@ -328,7 +328,7 @@ func (w *sharedWatch) follow(ctx context.Context, client ctrlruntimeclient.WithW
 			continue
 		}
 		rv = obj.GetResourceVersion()
-		w.offer(obj, ev.Type != watch.Deleted)
+		w.offer(obj, ev.Type != watch.Deleted, false)
 	}
 	return rv, nil
 }
@@ -341,11 +341,13 @@ func (w *sharedWatch) endSubscribers() {
 	}
 }
 
-// offer makes obj the latest state unless the state held is newer.
-func (w *sharedWatch) offer(obj ctrlruntimeclient.Object, exists bool) {
+// offer makes obj the latest state unless the state held is newer, or as
+// new when it is the same object again (a listing is the truth: it replaces
+// a state of the same version).
+func (w *sharedWatch) offer(obj ctrlruntimeclient.Object, exists, listed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.obj != nil && olderThan(obj.GetResourceVersion(), w.obj.GetResourceVersion(), exists || !w.exists) {
+	if w.obj != nil && olderThan(obj.GetResourceVersion(), w.obj.GetResourceVersion(), !listed && (exists || !w.exists)) {
 		return
 	}
 	w.obj, w.exists, w.version = obj, exists, obj.GetResourceVersion()

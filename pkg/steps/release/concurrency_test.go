@@ -9,9 +9,6 @@ import (
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
@@ -184,130 +181,24 @@ func TestRerunWritesNothing(t *testing.T) {
 }
 
 // forceMerge makes a process re-send the payload merge whatever the stream
-// holds: until the process has sent the merge itself, every read of a
-// stable stream (get, list, watch event) shows it without the merged mark,
-// as a step variant that ignored the mark would see it. Once it has sent
-// the merge, its watches get the stream as it really is. Every apply it
-// causes is a no-op on the server, so state-changing writes alone cannot
-// tell it from the real step.
+// holds: it hides the merged mark from the step's reads of the stable
+// stream from the server, which the step makes only to decide whether to
+// merge (its waits and checks read its shared watch), as a step variant
+// that ignored the mark would see it. Every apply it causes is a no-op on
+// the server, so state-changing writes alone cannot tell it from the real
+// step.
 type forceMerge struct {
 	ctrlruntimeclient.WithWatch
-
-	mu      sync.Mutex
-	merged  bool
-	watches []*markHidingWatch
-}
-
-// hide strips the mark from a stable stream the process has not merged.
-func (c *forceMerge) hide(is *imagev1.ImageStream) {
-	if !strings.HasPrefix(is.Name, "stable") {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.merged {
-		delete(is.Annotations, MergedAnnotation)
-	}
 }
 
 func (c *forceMerge) Get(ctx context.Context, key ctrlruntimeclient.ObjectKey, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.GetOption) error {
 	if err := c.WithWatch.Get(ctx, key, obj, opts...); err != nil {
 		return err
 	}
-	if is, ok := obj.(*imagev1.ImageStream); ok {
-		c.hide(is)
+	if is, ok := obj.(*imagev1.ImageStream); ok && strings.HasPrefix(is.Name, "stable") {
+		delete(is.Annotations, MergedAnnotation)
 	}
 	return nil
-}
-
-func (c *forceMerge) List(ctx context.Context, list ctrlruntimeclient.ObjectList, opts ...ctrlruntimeclient.ListOption) error {
-	if err := c.WithWatch.List(ctx, list, opts...); err != nil {
-		return err
-	}
-	if l, ok := list.(*imagev1.ImageStreamList); ok {
-		for i := range l.Items {
-			c.hide(&l.Items[i])
-		}
-	}
-	return nil
-}
-
-func (c *forceMerge) Watch(ctx context.Context, list ctrlruntimeclient.ObjectList, opts ...ctrlruntimeclient.ListOption) (watch.Interface, error) {
-	w, err := c.WithWatch.Watch(ctx, list, opts...)
-	if err != nil {
-		return nil, err
-	}
-	hw := &markHidingWatch{Interface: w, out: make(chan watch.Event), expire: make(chan struct{}, 1), stop: make(chan struct{})}
-	c.mu.Lock()
-	c.watches = append(c.watches, hw)
-	c.mu.Unlock()
-	go hw.run(c)
-	return hw, nil
-}
-
-func (c *forceMerge) Apply(ctx context.Context, ac runtime.ApplyConfiguration, opts ...ctrlruntimeclient.ApplyOption) error {
-	err := c.WithWatch.Apply(ctx, ac, opts...)
-	o := ctrlruntimeclient.ApplyOptions{}
-	o.ApplyOptions(opts)
-	if err != nil || o.FieldManager != imagestreams.ManagerPayload {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.merged = true
-	// The merge was a no-op on the server, so no event brings the mark:
-	// end the watches as expired ones, so that their owners list again.
-	for _, hw := range c.watches {
-		select {
-		case hw.expire <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
-
-// markHidingWatch passes a watch's events through forceMerge.hide, and ends
-// with 410 Gone when forceMerge says.
-type markHidingWatch struct {
-	watch.Interface
-	out    chan watch.Event
-	expire chan struct{}
-	stop   chan struct{}
-	once   sync.Once
-}
-
-func (w *markHidingWatch) ResultChan() <-chan watch.Event { return w.out }
-
-func (w *markHidingWatch) Stop() {
-	w.once.Do(func() { close(w.stop) })
-	w.Interface.Stop()
-}
-
-func (w *markHidingWatch) run(c *forceMerge) {
-	defer close(w.out)
-	in := w.Interface.ResultChan()
-	for {
-		var ev watch.Event
-		select {
-		case e, ok := <-in:
-			if !ok {
-				return
-			}
-			ev = e
-			if is, ok := ev.Object.(*imagev1.ImageStream); ok {
-				c.hide(is)
-			}
-		case <-w.expire:
-			ev = watch.Event{Type: watch.Error, Object: &apierrors.NewResourceExpired("too old resource version").ErrStatus}
-		case <-w.stop:
-			return
-		}
-		select {
-		case w.out <- ev:
-		case <-w.stop:
-			return
-		}
-	}
 }
 
 // TestShardInvariantsCatchFollowersThatResendTheMerge proves the

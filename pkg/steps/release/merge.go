@@ -84,8 +84,10 @@ func (s *importReleaseStep) currentStable(ctx context.Context, namespace, stable
 		}
 		s.log.Warnf("The payload was not merged into %s within %s; merging it", stable, takeover)
 	}
+	// The decision to merge is made on the stream as the server has it,
+	// not as the shared watch last brought it.
 	current := &imagev1.ImageStream{}
-	if err := s.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, current); err != nil && !apierrors.IsNotFound(err) {
+	if err := s.client.WithWatch.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, current); err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
 	}
 	return current, nil

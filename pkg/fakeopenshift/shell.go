@@ -157,11 +157,7 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 		if !ok || !exists {
 			return nil, fmt.Errorf("error: error reading %s: no such file or directory", file)
 		}
-		cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: metav1.ObjectMeta{Name: args[3]}, Data: map[string]string{key: string(data)}}
-		if !utf8.Valid(data) {
-			cm.Data, cm.BinaryData = nil, map[string][]byte{key: data}
-		}
-		return json.MarshalIndent(cm, "", "    ")
+		return json.MarshalIndent(configMapOf(args[3], key, data), "", "    ")
 	case len(args) == 2 && args[0] == "oc" && args[1] == "patch" && flags["local"] == "true" && flags["type"] == "merge" && flags["o"] == "json" && flags["p"] != "":
 		data, exists := s.files[flags["f"]]
 		if !exists {
@@ -204,6 +200,18 @@ func (s *shell) releaseExtract(ctx context.Context, from, registryConfig string)
 		return nil, fmt.Errorf("error: %s is not a release image", from)
 	}
 	return img.Release.ImageReferences(), nil
+}
+
+// configMapOf is the ConfigMap `oc create configmap --from-file` makes: a
+// file that is not UTF-8 goes into binaryData.
+func configMapOf(name, key string, data []byte) corev1.ConfigMap {
+	cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if utf8.Valid(data) {
+		cm.Data = map[string]string{key: string(data)}
+	} else {
+		cm.BinaryData = map[string][]byte{key: data}
+	}
+	return cm
 }
 
 func gzipFile(files map[string][]byte, file string) ([]byte, error) {

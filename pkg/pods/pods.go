@@ -221,19 +221,8 @@ func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
 		switch {
 		case !ok:
 			return false, false, nil
-		case ev.Type == watchone.Absent && r.opts.createDelay > 0:
-			delayed.start(r.opts.createDelay, func() {
-				if err := r.ensure(waitCtx); err != nil {
-					cancel(err)
-				}
-			})
-			return false, false, nil
 		case ev.Type == watchone.Absent:
-			// Create the pod only when the listing does not show it: a
-			// process that finds it running or finished sends no write. A
-			// listing that is behind costs an AlreadyExists, and the watch,
-			// which starts where the listing ended, brings the pod.
-			return false, false, r.ensure(ctx)
+			return false, false, r.absent(waitCtx, cancel, delayed)
 		case ev.Type == watch.Deleted:
 			result = missing
 			return true, true, nil
@@ -271,6 +260,23 @@ func (r *runner) watchOnce(ctx context.Context) (outcome, *corev1.Pod, error) {
 		return 0, nil, fmt.Errorf("could not watch pod %s/%s: %w", r.desired.Namespace, r.desired.Name, err)
 	}
 	return result, last, nil
+}
+
+// absent creates the pod the listing did not show, at once or after the
+// create delay (a delayed create that fails ends the wait with its error).
+// A process that finds the pod running or finished sends no write. A
+// listing that is behind costs an AlreadyExists, and the watch, which
+// starts where the listing ended, brings the pod.
+func (r *runner) absent(ctx context.Context, cancel context.CancelCauseFunc, delayed *delayedCreate) error {
+	if r.opts.createDelay <= 0 {
+		return r.ensure(ctx)
+	}
+	delayed.start(r.opts.createDelay, func() {
+		if err := r.ensure(ctx); err != nil {
+			cancel(err)
+		}
+	})
+	return nil
 }
 
 // delayedCreate is a create that waits for another process's first.

@@ -161,8 +161,21 @@ func onConflict(ctx context.Context, f func() error) error {
 
 var leaseConflictBackoff = wait.Backoff{Steps: 20, Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 0.5, Cap: time.Second}
 
-func (c *payloadClaim) take(ctx context.Context) error {
+// read reads the record. A read whose context ended says nothing about the
+// record: imagestreams.LeaseStore.Get retries with client-go's
+// retry.OnError, which answers a context error of the first attempt with
+// nil (wait.Interrupted), and the Lease it returns is then empty, as if
+// there were no record.
+func (c *payloadClaim) read(ctx context.Context) (*coordinationv1.Lease, error) {
 	lease, err := c.store.Get(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("could not read lease %s: %w", c.store.Key, ctx.Err())
+	}
+	return lease, err
+}
+
+func (c *payloadClaim) take(ctx context.Context) error {
+	lease, err := c.read(ctx)
 	if err != nil {
 		return err
 	}
@@ -226,7 +239,7 @@ func (c *payloadClaim) expiry(lease *coordinationv1.Lease, now time.Time) time.T
 func (c *payloadClaim) renew(ctx context.Context) {
 	period := max(c.duration/3, 10*time.Millisecond)
 	_ = wait.PollUntilContextCancel(ctx, period, false, func(ctx context.Context) (bool, error) {
-		lease, err := c.store.Get(ctx)
+		lease, err := c.read(ctx)
 		if err != nil {
 			return false, nil //nolint:nilerr // a failed read is tried again at the next period
 		}
@@ -248,19 +261,13 @@ func (c *payloadClaim) stop() {
 
 // check fails when the record no longer names this process's payload.
 func (c *payloadClaim) check(ctx context.Context) (*coordinationv1.Lease, error) {
-	lease, err := c.store.Get(ctx)
+	lease, err := c.read(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if lease.ResourceVersion == "" {
-		// The record is gone (deleted while the import went on): claim the
-		// name again, as the first process of a payload does.
-		if err := c.take(ctx); err != nil {
-			return nil, err
-		}
-		if lease, err = c.store.Get(ctx); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("the payload record %s of release %s was deleted while %s was being imported; run again to import it",
+			c.store.Key, c.release, c.payload)
 	}
 	if holder := imagestreams.HolderOf(lease); holder != c.payload {
 		rec := readPayloadRecord(lease)

@@ -109,6 +109,12 @@ func (c *sharedClient) shared(ctx context.Context, key watchKey) (*sharedWatch, 
 	c.mu.Unlock()
 	select {
 	case <-w.synced:
+		// Synced: answer from it even when ctx has ended meanwhile.
+		return w, nil
+	default:
+	}
+	select {
+	case <-w.synced:
 		return w, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

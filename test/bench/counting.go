@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -53,6 +54,7 @@ func (t *Traffic) add(o Traffic) {
 type Profile struct {
 	mu      sync.Mutex
 	traffic map[string]map[Op]*Traffic // process -> op -> traffic
+	sizes   sync.Map                   // "uid/resourceVersion" -> JSON size
 }
 
 func newProfile() *Profile {
@@ -195,9 +197,27 @@ func (c *countingClient) Watch(ctx context.Context, list ctrlruntimeclient.Objec
 	if err != nil {
 		return w, err
 	}
-	return newCountingWatch(w, func(bytes int64) {
-		c.profile.add(c.process, op, Traffic{WatchEvents: 1, WatchBytes: bytes})
+	return newCountingWatch(w, func(obj runtime.Object) {
+		c.profile.add(c.process, op, Traffic{WatchEvents: 1, WatchBytes: c.profile.eventSize(obj)})
 	}), nil
+}
+
+// eventSize sizes a watch event's object once per version: every process
+// watching the object receives the same one, and sizing a stream of
+// thousands of tags for each would make the measurement cost more than
+// what it measures.
+func (p *Profile) eventSize(obj runtime.Object) int64 {
+	o, ok := obj.(metav1.Object)
+	if !ok || o.GetUID() == "" || o.GetResourceVersion() == "" {
+		return size(obj)
+	}
+	key := string(o.GetUID()) + "/" + o.GetResourceVersion()
+	if n, ok := p.sizes.Load(key); ok {
+		return n.(int64)
+	}
+	n := size(obj)
+	p.sizes.Store(key, n)
+	return n
 }
 
 // countingWatch passes a watch's events on, sizing each.
@@ -208,12 +228,12 @@ type countingWatch struct {
 	once  sync.Once
 }
 
-func newCountingWatch(inner watch.Interface, count func(int64)) *countingWatch {
+func newCountingWatch(inner watch.Interface, count func(runtime.Object)) *countingWatch {
 	w := &countingWatch{inner: inner, out: make(chan watch.Event), stop: make(chan struct{})}
 	go func() {
 		defer close(w.out)
 		for ev := range inner.ResultChan() {
-			count(size(ev.Object))
+			count(ev.Object)
 			select {
 			case w.out <- ev:
 			case <-w.stop:

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/pods"
 )
 
@@ -42,33 +43,41 @@ const (
 // again: the Succeeded pod is deleted with a UID precondition, so exactly one
 // process replaces it, and run again. The process that created the extract
 // pod is the merger: it records the digest and merges; the others follow.
-func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string, claim *payloadClaim) (*imagev1.ImageStream, bool, error) {
+//
+// A follower waits for the merger's mark (awaitMark) before it decodes the
+// references, and returns the stream with the mark (nil: merge yourself).
+func (s *importReleaseStep) extract(ctx context.Context, namespace, cli, payload string, claim *payloadClaim) (references *imagev1.ImageStream, merger bool, marked *imagev1.ImageStream, err error) {
 	s.observe(Progress{Stage: "extract", Total: 1})
 	name := ExtractName(s.config.Name, payload)
 	cm, merger, err := s.extractedConfigMap(ctx, namespace, name, cli, payload, claim)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	s.record("ConfigMap", cm)
 	if got := cm.Annotations[SourceAnnotation]; got != payload {
-		return nil, false, fmt.Errorf("ConfigMap %s/%s holds the references of %q, not of %q", namespace, name, got, payload)
+		return nil, false, nil, fmt.Errorf("ConfigMap %s/%s holds the references of %q, not of %q", namespace, name, got, payload)
+	}
+	if !merger {
+		if marked, err = s.awaitMark(ctx, namespace, api.ReleaseStreamFor(s.config.Name), payload, claim); err != nil {
+			return nil, false, nil, err
+		}
 	}
 	stored, data, err := imageReferencesOf(cm)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	sum := sha256.Sum256(stored)
 	if err := claim.recordConfigMap(ctx, name, hex.EncodeToString(sum[:]), merger); err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	references, err := DecodeImageReferences(data)
+	references, err = DecodeImageReferences(data)
 	if err != nil {
-		return nil, false, fmt.Errorf("ConfigMap %s/%s: %w", namespace, name, err)
+		return nil, false, nil, fmt.Errorf("ConfigMap %s/%s: %w", namespace, name, err)
 	}
 	if err := s.saveArtifact(string(data)); err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	return references, merger, nil
+	return references, merger, marked, nil
 }
 
 // extractAttempts bounds how often a ConfigMap that vanished after its pod

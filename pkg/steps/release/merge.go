@@ -28,10 +28,10 @@ const MergedAnnotation = "ci.openshift.io/import-release-merged"
 
 // merge applies every payload tag into the stable stream in one apply,
 // unless the stream holds this payload's mark already, and returns the tags
-// to wait for. A follower (not the merger) first watches the stream for the
-// merger's mark, and merges itself only when the mark has not come within
-// the takeover time: a merger that died holds nobody up for longer.
-func (s *importReleaseStep) merge(ctx context.Context, namespace, stable, payload string, references *imagev1.ImageStream, claim *payloadClaim, merger bool) ([]string, error) {
+// to wait for. marked is the stream with the mark as a follower saw it
+// (awaitMark); without it the stream is read from the server, and a
+// follower whose wait for the mark ran out merges itself.
+func (s *importReleaseStep) merge(ctx context.Context, namespace, stable, payload string, references *imagev1.ImageStream, claim *payloadClaim, marked *imagev1.ImageStream) ([]string, error) {
 	s.observe(Progress{Stage: "merge", Total: len(references.Spec.Tags)})
 	tags := make([]string, 0, len(references.Spec.Tags))
 	tagConfigs := make([]*imagev1apply.TagReferenceApplyConfiguration, 0, len(references.Spec.Tags))
@@ -39,9 +39,14 @@ func (s *importReleaseStep) merge(ctx context.Context, namespace, stable, payloa
 		tags = append(tags, tag.Name)
 		tagConfigs = append(tagConfigs, imagestreams.Tag(tag.Name, tag.From.Name, s.config.ReferencePolicy))
 	}
-	current, err := s.currentStable(ctx, namespace, stable, payload, merger, claim)
-	if err != nil {
-		return nil, err
+	current := marked
+	if current == nil {
+		// The decision to merge is made on the stream as the server has
+		// it, not as the shared watch last brought it.
+		current = &imagev1.ImageStream{}
+		if err := s.client.WithWatch.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, current); err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
+		}
 	}
 	if current.Annotations[MergedAnnotation] == payload {
 		s.logForeignTags(current, references)
@@ -66,31 +71,27 @@ func (s *importReleaseStep) merge(ctx context.Context, namespace, stable, payloa
 	return tags, s.resetForeignFields(ctx, stored, references)
 }
 
-// currentStable reads the stable stream; a follower waits for the merger's
-// mark first, up to the takeover time.
-func (s *importReleaseStep) currentStable(ctx context.Context, namespace, stable, payload string, merger bool, claim *payloadClaim) (*imagev1.ImageStream, error) {
-	if !merger {
-		takeover := s.takeover()
-		is, err := waitForMark(ctx, s.client, namespace, stable, payload, takeover, func(ctx context.Context) error {
-			_, err := claim.check(ctx)
-			return err
-		})
-		var conflict *PayloadConflictError
-		if err == nil || errors.As(err, &conflict) {
-			return is, err
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("stopped waiting for the merge into %s/%s: %w", namespace, stable, ctx.Err())
-		}
-		s.log.Warnf("The payload was not merged into %s within %s; merging it", stable, takeover)
+// awaitMark is a follower's wait for the merger's mark, up to the takeover
+// time (a merger that died holds nobody up for longer); it returns the
+// stream with the mark, or nil when the mark did not come and the follower
+// is to merge itself. A follower waits before it decodes the image
+// references, so that the merger, on whom everyone waits, has the machine
+// to itself for its merge.
+func (s *importReleaseStep) awaitMark(ctx context.Context, namespace, stable, payload string, claim *payloadClaim) (*imagev1.ImageStream, error) {
+	takeover := s.takeover()
+	is, err := waitForMark(ctx, s.client, namespace, stable, payload, takeover, func(ctx context.Context) error {
+		_, err := claim.check(ctx)
+		return err
+	})
+	var conflict *PayloadConflictError
+	if err == nil || errors.As(err, &conflict) {
+		return is, err
 	}
-	// The decision to merge is made on the stream as the server has it,
-	// not as the shared watch last brought it.
-	current := &imagev1.ImageStream{}
-	if err := s.client.WithWatch.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stable}, current); err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("could not read image stream %s/%s: %w", namespace, stable, err)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("stopped waiting for the merge into %s/%s: %w", namespace, stable, ctx.Err())
 	}
-	return current, nil
+	s.log.Warnf("The payload was not merged into %s within %s; merging it", stable, takeover)
+	return nil, nil
 }
 
 // logForeignTags says which payload tags other writers changed after the

@@ -48,11 +48,11 @@ func (s *importReleaseStep) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("could not find the CLI image of release %s: %w", name, err)
 	}
-	references, merger, err := s.extract(ctx, namespace, cli, payload, claim)
+	references, merger, marked, err := s.extract(ctx, namespace, cli, payload, claim)
 	if err != nil {
 		return fmt.Errorf("could not read the image references of release %s: %w", name, err)
 	}
-	tags, err := s.merge(ctx, namespace, stable, payload, references, claim, merger)
+	tags, err := s.merge(ctx, namespace, stable, payload, references, claim, marked)
 	if err != nil {
 		return err
 	}

@@ -188,6 +188,10 @@ func (s *importReleaseStep) resetForeignFields(ctx context.Context, stored, refe
 		is = nil
 		return err
 	})
+	if err == nil {
+		// retry.OnError answers a context error with nil (wait.Interrupted).
+		err = ctx.Err()
+	}
 	if err != nil {
 		return fmt.Errorf("could not reset the payload tags of image stream %s/%s: %w", key.Namespace, key.Name, err)
 	}

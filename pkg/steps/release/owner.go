@@ -161,21 +161,8 @@ func onConflict(ctx context.Context, f func() error) error {
 
 var leaseConflictBackoff = wait.Backoff{Steps: 20, Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 0.5, Cap: time.Second}
 
-// read reads the record. A read whose context ended says nothing about the
-// record: imagestreams.LeaseStore.Get retries with client-go's
-// retry.OnError, which answers a context error of the first attempt with
-// nil (wait.Interrupted), and the Lease it returns is then empty, as if
-// there were no record.
-func (c *payloadClaim) read(ctx context.Context) (*coordinationv1.Lease, error) {
-	lease, err := c.store.Get(ctx)
-	if err == nil && ctx.Err() != nil {
-		err = fmt.Errorf("could not read lease %s: %w", c.store.Key, ctx.Err())
-	}
-	return lease, err
-}
-
 func (c *payloadClaim) take(ctx context.Context) error {
-	lease, err := c.read(ctx)
+	lease, err := c.store.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -239,7 +226,7 @@ func (c *payloadClaim) expiry(lease *coordinationv1.Lease, now time.Time) time.T
 func (c *payloadClaim) renew(ctx context.Context) {
 	period := max(c.duration/3, 10*time.Millisecond)
 	_ = wait.PollUntilContextCancel(ctx, period, false, func(ctx context.Context) (bool, error) {
-		lease, err := c.read(ctx)
+		lease, err := c.store.Get(ctx)
 		if err != nil {
 			return false, nil //nolint:nilerr // a failed read is tried again at the next period
 		}
@@ -261,7 +248,7 @@ func (c *payloadClaim) stop() {
 
 // check fails when the record no longer names this process's payload.
 func (c *payloadClaim) check(ctx context.Context) (*coordinationv1.Lease, error) {
-	lease, err := c.read(ctx)
+	lease, err := c.store.Get(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func TestAReadOfTheRecordWhoseContextEndsIsAnError(t *testing.T) {
 	client := &endsDuringGet{WithWatch: env.cluster.Client("reader"), cancel: cancel}
 	store := imagestreams.LeaseStore{Client: client, Key: ctrlruntimeclient.ObjectKey{Namespace: testNamespace, Name: PayloadLeaseName("latest")}}
 	claim := &payloadClaim{store: store, release: "latest", payload: payload}
-	lease, err := claim.read(ctx)
+	lease, err := claim.store.Get(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("read = %v, %v; want context.Canceled", lease, err)
 	}

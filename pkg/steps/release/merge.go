@@ -53,7 +53,7 @@ func (s *importReleaseStep) merge(ctx context.Context, namespace, stable, payloa
 		return tags, nil
 	}
 	// A payload that lost the release name must not write its tags.
-	if _, err := claim.check(ctx); err != nil {
+	if _, err := claim.checkFresh(ctx); err != nil {
 		return nil, err
 	}
 	// The annotation goes first: the merge must be the last write to the

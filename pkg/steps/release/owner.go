@@ -113,7 +113,9 @@ func (e *PayloadConflictError) Error() string {
 
 // payloadClaim is this process's hold on the release name for its payload.
 type payloadClaim struct {
-	store            imagestreams.LeaseStore
+	// store reads the record from the run's watch of it; fresh from the
+	// server, for the checks that must not lag behind other objects.
+	store, fresh     imagestreams.LeaseStore
 	release, payload string
 	duration         time.Duration
 	clock            func() time.Time
@@ -133,6 +135,7 @@ type payloadClaim struct {
 func (s *importReleaseStep) claimPayload(ctx context.Context, namespace, payload string) (*payloadClaim, error) {
 	c := &payloadClaim{
 		store:    imagestreams.LeaseStore{Client: s.client, Key: ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: PayloadLeaseName(s.config.Name)}},
+		fresh:    imagestreams.LeaseStore{Client: s.client.WithWatch, Key: ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: PayloadLeaseName(s.config.Name)}},
 		release:  s.config.Name,
 		payload:  payload,
 		duration: max(s.config.ClaimDuration, DefaultPayloadClaimDuration),
@@ -248,7 +251,19 @@ func (c *payloadClaim) stop() {
 
 // check fails when the record no longer names this process's payload.
 func (c *payloadClaim) check(ctx context.Context) (*coordinationv1.Lease, error) {
-	lease, err := c.store.Get(ctx)
+	return c.checkIn(ctx, c.store)
+}
+
+// checkFresh is check on the record as the server has it: the run's
+// watches of the record and of the streams are not ordered with each
+// other, so a stream's change may arrive before the record's change that
+// explains it.
+func (c *payloadClaim) checkFresh(ctx context.Context) (*coordinationv1.Lease, error) {
+	return c.checkIn(ctx, c.fresh)
+}
+
+func (c *payloadClaim) checkIn(ctx context.Context, store imagestreams.LeaseStore) (*coordinationv1.Lease, error) {
+	lease, err := store.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +288,9 @@ func (c *payloadClaim) complete(ctx context.Context, merger bool, verify func() 
 			return err
 		}
 		if err := verify(); err != nil {
+			if _, lost := c.checkFresh(ctx); lost != nil {
+				return lost
+			}
 			return err
 		}
 		rec := readPayloadRecord(lease)

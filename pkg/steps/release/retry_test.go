@@ -218,7 +218,8 @@ func TestHalfOfAllRequestsThrottled(t *testing.T) {
 // of that kind instead of multiplying them with retries of its own.
 func TestTransientErrorsAreRetriedByOnePolicy(t *testing.T) {
 	const attempts = 3
-	for _, kind := range []requestKind{{"get", "Lease"}, {"apply", "ImageStream"}} {
+	// A run reads the payload record through one list+watch of it.
+	for _, kind := range []requestKind{{"list", "Lease"}, {"apply", "ImageStream"}} {
 		t.Run(kind.String(), func(t *testing.T) {
 			env := newTestEnv(t, 3, "latest")
 			var mu sync.Mutex

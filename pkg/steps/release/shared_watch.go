@@ -100,7 +100,7 @@ func (c *sharedClient) shared(ctx context.Context, key watchKey) (*sharedWatch, 
 		return nil, nil
 	}
 	w := s.watches[key]
-	if w == nil {
+	if w == nil || w.failed() {
 		w = newSharedWatch(key)
 		s.watches[key] = w
 		s.running.Add(1)
@@ -110,12 +110,12 @@ func (c *sharedClient) shared(ctx context.Context, key watchKey) (*sharedWatch, 
 	select {
 	case <-w.synced:
 		// Synced: answer from it even when ctx has ended meanwhile.
-		return w, nil
+		return w, w.err
 	default:
 	}
 	select {
 	case <-w.synced:
-		return w, nil
+		return w, w.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-s.ctx.Done():
@@ -235,6 +235,7 @@ type sharedWatch struct {
 	key    watchKey
 	synced chan struct{}
 	once   sync.Once
+	err    error // of the first listing; set before synced closes
 
 	mu      sync.Mutex
 	obj     ctrlruntimeclient.Object // the latest state, or the last before a delete
@@ -253,14 +254,31 @@ func newSharedWatch(key watchKey) *sharedWatch {
 func (w *sharedWatch) run(ctx context.Context, client ctrlruntimeclient.WithWatch) {
 	defer w.endSubscribers()
 	backoff := sharedWatchBackoff
+	rv, err := w.relist(ctx, client)
+	if err != nil {
+		// The first listing failed (after the client's retries): the
+		// callers get the error, and the next one starts a new watch.
+		w.err = err
+		w.once.Do(func() { close(w.synced) })
+		return
+	}
 	for ctx.Err() == nil {
-		rv, err := w.relist(ctx, client)
 		for err == nil && ctx.Err() == nil {
 			rv, err = w.follow(ctx, client, rv)
 		}
 		if ctx.Err() == nil && !errors.Is(err, errExpired) {
 			_ = apiretry.Sleep(ctx, backoff.Step())
 		}
+		rv, err = w.relist(ctx, client)
+	}
+}
+
+func (w *sharedWatch) failed() bool {
+	select {
+	case <-w.synced:
+		return w.err != nil
+	default:
+		return false
 	}
 }
 

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -205,6 +207,30 @@ func (c *sharedClient) Update(ctx context.Context, obj ctrlruntimeclient.Object,
 		return err
 	}
 	c.written(obj)
+	return nil
+}
+
+func (c *sharedClient) Patch(ctx context.Context, obj ctrlruntimeclient.Object, patch ctrlruntimeclient.Patch, opts ...ctrlruntimeclient.PatchOption) error {
+	if err := c.WithWatch.Patch(ctx, obj, patch, opts...); err != nil {
+		return err
+	}
+	c.written(obj)
+	return nil
+}
+
+// Apply makes the stream the server answered the latest state: a wait that
+// follows an apply must judge the stream as the apply left it, not an
+// older state of the same tag (another payload's, imported long ago).
+func (c *sharedClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...ctrlruntimeclient.ApplyOption) error {
+	if err := c.WithWatch.Apply(ctx, obj, opts...); err != nil {
+		return err
+	}
+	if ac, ok := obj.(*imagev1apply.ImageStreamApplyConfiguration); ok {
+		is := &imagev1.ImageStream{}
+		if data, err := json.Marshal(ac); err == nil && json.Unmarshal(data, is) == nil && is.ResourceVersion != "" {
+			c.written(is)
+		}
+	}
 	return nil
 }
 

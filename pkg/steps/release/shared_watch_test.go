@@ -5,6 +5,7 @@ import (
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +21,8 @@ func requestsOf(stats fakeopenshift.Stats, process, verb, kind string) int {
 
 // TestSharedClientListsAndWatchesOnce: while a run is on, any number of
 // gets and waits of a tracked stream cost one list and one watch; they see
-// every change; a write of a tracked Lease is read back at once; after the
+// every change; an apply of a tracked stream and a write of a tracked Lease
+// are read back at once; after the
 // run, reads go to the server.
 func TestSharedClientListsAndWatchesOnce(t *testing.T) {
 	ctx := t.Context()
@@ -55,6 +57,14 @@ func TestSharedClientListsAndWatchesOnce(t *testing.T) {
 		if err := c.Get(ctx, stream, is); err != nil || is.Annotations["step"] != annotation {
 			t.Fatalf("get %d after the wait: %v, annotations %v", i, err, is.Annotations)
 		}
+	}
+	// An apply is read back at once, before its watch event.
+	ac := imagev1apply.ImageStream(stream.Name, stream.Namespace).WithAnnotations(map[string]string{"applied": "yes"})
+	if err := c.Apply(ctx, ac, ctrlruntimeclient.FieldOwner("test")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, stream, is); err != nil || is.Annotations["applied"] != "yes" || is.ResourceVersion != *ac.ResourceVersion {
+		t.Fatalf("get right after the apply: %v, annotations %v, resourceVersion %q, want %q", err, is.Annotations, is.ResourceVersion, *ac.ResourceVersion)
 	}
 	record := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: lease.Namespace, Name: lease.Name}}
 	if err := c.Get(ctx, lease, &coordinationv1.Lease{}); !apierrors.IsNotFound(err) {

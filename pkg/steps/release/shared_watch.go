@@ -99,7 +99,7 @@ func (c *sharedClient) shared(ctx context.Context, key watchKey) (*sharedWatch, 
 	s := c.session
 	if s == nil || !s.tracked[key] || s.ctx.Err() != nil {
 		c.mu.Unlock()
-		return nil, nil
+		return nil, nil //nolint:nilerr // the session's end is no error: the caller reads from the server
 	}
 	w := s.watches[key]
 	if w == nil || w.failed() {

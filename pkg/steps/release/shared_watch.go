@@ -295,6 +295,9 @@ func (w *sharedWatch) run(ctx context.Context, client ctrlruntimeclient.WithWatc
 		if ctx.Err() == nil && !errors.Is(err, errExpired) {
 			_ = apiretry.Sleep(ctx, backoff.Step())
 		}
+		if ctx.Err() != nil {
+			return
+		}
 		rv, err = w.relist(ctx, client)
 	}
 }

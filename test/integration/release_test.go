@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/google/go-cmp/cmp"
+	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/sirupsen/logrus"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"

@@ -195,6 +195,7 @@ func TestBadInput(t *testing.T) {
 		{name: "unknown --reference-policy", args: []string{"--reference-policy=Remote"}, wantCode: 2, want: "want Source or Local"},
 		{name: "unknown --log-level", args: []string{"--log-level=loud"}, wantCode: 2, want: "--log-level"},
 		{name: "bad --shards", args: []string{"--shards=0"}, wantCode: 2, want: "--shards 0: want 1 to 256"},
+		{name: "zero --import-stall-timeout", args: []string{"--import-stall-timeout=0s"}, wantCode: 2, want: "--import-stall-timeout must be positive"},
 		{name: "bad release name", args: []string{"--name=Latest"}, wantCode: 2, want: "a release name is lower-case"},
 		{name: "unknown flag", args: []string{"--frm=x"}, wantCode: 2, want: "flag provided but not defined: -frm"},
 		{name: "shards with a real cluster", args: []string{"--kubeconfig=/dev/null", "--namespace=ci-op-x", "--from=quay.io/ocp/release:4.18", "--shards=4"}, wantCode: 2, want: "--shards works with the embedded cluster only"},
@@ -239,7 +240,8 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	help := stdout + stderr
-	for _, want := range []string{"Usage:", "embedded fake OpenShift", "-namespace", "-name", "-from", "-reference-policy", "-cli-image", "-kubeconfig", "-in-cluster", "-shards", "-timeout", "-output", "-log-level"} {
+	for _, want := range []string{"Usage:", "embedded fake OpenShift", "-namespace", "-name", "-from", "-reference-policy", "-cli-image", "-kubeconfig", "-in-cluster", "-shards", "-timeout", "-output", "-log-level",
+		"-stall-timeout duration\n    \tFail a wait for a pod", "-import-stall-timeout duration\n    \tFail a wait for imports", "(default 45m0s)"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help lacks %q", want)
 		}

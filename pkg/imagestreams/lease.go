@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
@@ -36,6 +35,9 @@ func NewHolderIdentity() string {
 // compare-and-swap: an update carries the resourceVersion it read, a create
 // lands only when there is no Lease yet, so of two writers that read the
 // same version exactly one lands and the other gets a conflict.
+//
+// LeaseStore retries nothing itself: give it a client that retries
+// transient errors (apiretry.NewClient), as the step and WaitForImports do.
 type LeaseStore struct {
 	Client ctrlruntimeclient.WithWatch
 	Key    ctrlruntimeclient.ObjectKey
@@ -45,9 +47,7 @@ type LeaseStore struct {
 // none yet.
 func (s LeaseStore) Get(ctx context.Context) (*coordinationv1.Lease, error) {
 	lease := &coordinationv1.Lease{}
-	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
-		return s.Client.Get(ctx, s.Key, lease)
-	})
+	err := s.Client.Get(ctx, s.Key, lease)
 	switch {
 	case apierrors.IsNotFound(err):
 		return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: s.Key.Namespace, Name: s.Key.Name}}, nil

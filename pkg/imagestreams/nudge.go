@@ -213,10 +213,14 @@ func (n *nudger) chain(ctx context.Context, held *heldLease) {
 		}
 		reqCtx, cancel := context.WithTimeout(ctx, n.requestTimeout())
 		names, err := n.w.postImport(reqCtx, live, batch)
+		abandoned := reqCtx.Err() != nil && ctx.Err() == nil
 		cancel()
-		if err == nil {
+		switch {
+		case err == nil || abandoned:
+			// An import unanswered within the request timeout counts as
+			// a nudge, as its ledger entry already does.
 			n.w.countNudge(names)
-		} else if !apierrors.IsConflict(err) && ctx.Err() == nil {
+		case !apierrors.IsConflict(err) && ctx.Err() == nil:
 			_ = apiretry.Sleep(ctx, n.w.opts.backoff.Duration)
 		}
 	}
@@ -237,10 +241,13 @@ func (n *nudger) heartbeat(ctx context.Context, held *heldLease) {
 }
 
 // requestTimeout bounds one nudge: an import unanswered for the stall
-// timeout is abandoned, and its nudge counts.
+// timeout, or for twice DefaultNudgeAfter if that is shorter, is abandoned,
+// and its nudge counts. (The holder's renewals count as activity meanwhile,
+// so the bound keeps a hung import from holding off the stall rule for
+// longer than the nudges' budget.)
 func (n *nudger) requestTimeout() time.Duration {
 	if n.w.opts.stall > 0 {
 		return n.w.opts.stall
 	}
-	return DefaultStallTimeout
+	return 2 * DefaultNudgeAfter
 }

@@ -1,36 +1,16 @@
 package imagestreams
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift/registry"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/testclient"
 )
-
-// selectorBlindClient watches as controller-runtime's fake client does: it
-// drops the field selector, so a watch gets the events of every stream in
-// the namespace.
-type selectorBlindClient struct {
-	ctrlruntimeclient.WithWatch
-}
-
-func (c selectorBlindClient) Watch(ctx context.Context, list ctrlruntimeclient.ObjectList, opts ...ctrlruntimeclient.ListOption) (watch.Interface, error) {
-	lo := ctrlruntimeclient.ListOptions{}
-	lo.ApplyOptions(opts)
-	lo.FieldSelector = nil
-	if lo.Raw != nil {
-		raw := *lo.Raw
-		raw.FieldSelector = ""
-		lo.Raw = &raw
-	}
-	return c.WithWatch.Watch(ctx, list, &lo)
-}
 
 // TestWaitIgnoresOtherStreams: on a server that sends the events of other
 // streams, the wait judges only its own: another stream with the same tag
@@ -51,7 +31,7 @@ func TestWaitIgnoresOtherStreams(t *testing.T) {
 	started := make(chan struct{})
 	var once sync.Once
 	wg.Go(func() {
-		is, err = WaitForImports(t.Context(), selectorBlindClient{env.client}, waitNamespace, "stable", []string{"installer"},
+		is, err = WaitForImports(t.Context(), testclient.SelectorBlind(env.client), waitNamespace, "stable", []string{"installer"},
 			WithProgress(func(Progress) { once.Do(func() { close(started) }) }))
 	})
 	// While the wait runs, the other stream changes: its event reaches the

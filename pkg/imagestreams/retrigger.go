@@ -242,7 +242,7 @@ func (h *heldLease) current() *coordinationv1.Lease {
 func (h *heldLease) update(ctx context.Context, mutate func(*coordinationv1.Lease)) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return retry.OnError(leaseBackoff, func(err error) bool { return apierrors.IsConflict(err) || apiretry.IsTransient(err) }, func() error {
+	return retry.OnError(leaseBackoff, apierrors.IsConflict, func() error {
 		next := h.lease.DeepCopy()
 		mutate(next)
 		err := h.store.Put(ctx, next)
@@ -313,9 +313,7 @@ func (w *waiter) postImport(ctx context.Context, live *imagev1.ImageStream, tags
 		isi.Spec.Images = append(isi.Spec.Images, ImportSpec(st.Tag, st.Source, w.opts.policy))
 		names = append(names, st.Tag)
 	}
-	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
-		return w.client.Create(ctx, isi.DeepCopy())
-	})
+	err := w.client.Create(ctx, isi.DeepCopy())
 	if err != nil && !apierrors.IsConflict(err) {
 		return names, fmt.Errorf("could not import %s into %s/%s: %w", strings.Join(names, ", "), w.namespace, w.stream, err)
 	}

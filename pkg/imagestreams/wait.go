@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	toolswatch "k8s.io/client-go/tools/watch"
-	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
@@ -102,9 +101,10 @@ func WithRetriggerObserver(f func(tags []string)) WaitOption {
 }
 
 // WithNudgeAfter sets how long tags stay pending with no progress before the
-// wait imports them itself (see nudge.go); 0 never. By default a quarter of
-// the stall timeout; never more than half of it, so that a holder's renewals
-// reach every process before its stall timer runs out.
+// wait imports them itself (see nudge.go); 0 never. By default
+// DefaultNudgeAfter or a quarter of the stall timeout, whichever is shorter;
+// never more than half of it, so that a holder's renewals reach every
+// process before its stall timer runs out.
 func WithNudgeAfter(d time.Duration) WaitOption {
 	return func(o *waitOptions) { o.nudgeAfter = d }
 }
@@ -121,7 +121,16 @@ func WithNudgeObserver(f func(tags []string)) WaitOption {
 
 // Defaults of WaitForImports.
 const (
-	DefaultStallTimeout = 10 * time.Minute
+	// DefaultStallTimeout is as patient as the step this replaces, which
+	// waited 45 minutes for a payload's tags: one batch import of a large
+	// payload shows nothing until it ends, and on a busy cluster that can
+	// take many minutes. The nudges (DefaultNudgeAfter) import pending tags
+	// long before it runs out.
+	DefaultStallTimeout = 45 * time.Minute
+	// DefaultNudgeAfter is how long tags stay pending with no progress before
+	// the wait imports them itself, when a quarter of the stall timeout is
+	// longer.
+	DefaultNudgeAfter = 150 * time.Second
 	// DefaultRetries and DefaultRetryDelay make a transient failure's chain
 	// at least as patient as the step this replaces (6 re-imports over ~31 s):
 	// 6 re-triggers, the first after 1-1.5 s, each wait doubling, about a
@@ -141,6 +150,10 @@ const (
 // the stall timeout, no tag changes state and no process is importing for
 // the wait, it fails with a *StalledError. A tag missing from the spec counts as
 // pending: the first listing may predate the write that adds it.
+//
+// Every request goes through apiretry's one retry policy: client is wrapped
+// with apiretry.NewClient unless it is such a client already, and nothing
+// here retries a transient error again.
 func WaitForImports(ctx context.Context, client ctrlruntimeclient.WithWatch, namespace, stream string, tags []string, opts ...WaitOption) (*imagev1.ImageStream, error) {
 	o := waitOptions{
 		stall: DefaultStallTimeout, retries: DefaultRetries, claimDuration: DefaultClaimDuration,
@@ -157,13 +170,13 @@ func WaitForImports(ctx context.Context, client ctrlruntimeclient.WithWatch, nam
 		o.since = time.Now()
 	}
 	if o.nudgeAfter < 0 || (o.stall > 0 && o.nudgeAfter > o.stall/2) {
-		o.nudgeAfter = o.stall / 4
-		if o.stall <= 0 {
-			o.nudgeAfter = DefaultStallTimeout / 4
+		o.nudgeAfter = DefaultNudgeAfter
+		if o.stall > 0 {
+			o.nudgeAfter = min(DefaultNudgeAfter, o.stall/4)
 		}
 	}
 	w := &waiter{
-		client: client, namespace: namespace, stream: stream, tags: tags, opts: o,
+		client: apiretry.NewClient(client, apiretry.DefaultBackoff), namespace: namespace, stream: stream, tags: tags, opts: o,
 		lastImported: -1, progressed: make(chan struct{}, 1), lastActive: time.Now(),
 	}
 	return w.wait(ctx)
@@ -380,13 +393,10 @@ func (w *waiter) signalProgress() {
 	}
 }
 
-// get reads the stream, retrying errors worth retrying.
+// get reads the stream.
 func (w *waiter) get(ctx context.Context) (*imagev1.ImageStream, error) {
 	live := &imagev1.ImageStream{}
-	err := retry.OnError(retry.DefaultBackoff, apiretry.IsTransient, func() error {
-		return w.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: w.namespace, Name: w.stream}, live)
-	})
-	if err != nil {
+	if err := w.client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: w.namespace, Name: w.stream}, live); err != nil {
 		return nil, fmt.Errorf("could not read image stream %s/%s: %w", w.namespace, w.stream, err)
 	}
 	return live, nil

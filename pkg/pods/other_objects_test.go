@@ -1,35 +1,15 @@
 package pods
 
 import (
-	"context"
 	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/testclient"
 )
-
-// selectorBlindClient watches as controller-runtime's fake client does: it
-// drops the field selector, so a watch gets the events of every pod in the
-// namespace.
-type selectorBlindClient struct {
-	ctrlruntimeclient.WithWatch
-}
-
-func (c selectorBlindClient) Watch(ctx context.Context, list ctrlruntimeclient.ObjectList, opts ...ctrlruntimeclient.ListOption) (watch.Interface, error) {
-	lo := ctrlruntimeclient.ListOptions{}
-	lo.ApplyOptions(opts)
-	lo.FieldSelector = nil
-	if lo.Raw != nil {
-		raw := *lo.Raw
-		raw.FieldSelector = ""
-		lo.Raw = &raw
-	}
-	return c.WithWatch.Watch(ctx, list, &lo)
-}
 
 // TestRunIgnoresOtherPods: on a server that sends the events of other pods,
 // Run judges only its own: another pod that failed, or that is deleted
@@ -47,7 +27,7 @@ func TestRunIgnoresOtherPods(t *testing.T) {
 		}
 		others[name] = other
 	}
-	client := selectorBlindClient{env.cluster.Client("step")}
+	client := testclient.SelectorBlind(env.cluster.Client("step"))
 	var seen events
 	var deleteOnce sync.Once
 	done, err := Run(t.Context(), client, env.cliPod(), WithObserver(func(ev Event) {

@@ -13,12 +13,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
-// apply server-side applies a stream. API errors that say "try again" are
-// retried; an apply does the same thing however often it lands.
+// apply server-side applies a stream. Transient errors were retried by the
+// step's client already (apiretry); here only an optimistic-concurrency
+// conflict is tried again, which an apply does the same however often it
+// lands.
 func (s *importReleaseStep) apply(ctx context.Context, ac *imagev1apply.ImageStreamApplyConfiguration, manager string, force bool) error {
 	_, err := s.applyStream(ctx, ac, manager, force)
 	return err
@@ -39,7 +39,7 @@ func (s *importReleaseStep) applyStream(ctx context.Context, ac *imagev1apply.Im
 		return nil, fmt.Errorf("could not encode the apply configuration of image stream %s/%s: %w", *ac.Namespace, *ac.Name, err)
 	}
 	var answer *imagev1apply.ImageStreamApplyConfiguration
-	err = retry.OnError(applyBackoff, isRetriable, func() error {
+	err = retry.OnError(applyBackoff, isConcurrencyConflict, func() error {
 		answer = &imagev1apply.ImageStreamApplyConfiguration{}
 		if err := json.Unmarshal(intent, answer); err != nil {
 			return err
@@ -60,17 +60,19 @@ func (s *importReleaseStep) applyStream(ctx context.Context, ac *imagev1apply.Im
 	return stored, nil
 }
 
-// applyBackoff spaces the retries of an apply. client-go's DefaultBackoff
-// (4 tries within about 0.3s) gives up in a short burst of throttling or
-// server errors; this allows 8 tries within about 1.3s, jittered so that N
-// processes that failed together do not retry together.
+// applyBackoff spaces the attempts after a conflict: 8 within about 1.3s,
+// jittered so that N processes that conflicted together do not try again
+// together.
 var applyBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: 2 * time.Second}
 
-// isRetriable reports API errors worth retrying: throttling, timeouts, server
-// errors, and conflicts (an apply carries no resourceVersion, so a conflict
-// is a transient one, e.g. from a proxy).
-func isRetriable(err error) bool {
-	return apiretry.IsTransient(err) || (apierrors.IsConflict(err) && !isApplyConflict(err))
+// isConcurrencyConflict reports the conflicts worth another attempt: an
+// optimistic-concurrency one (an apply carries no resourceVersion, so it
+// can only be two writers creating the stream at once; a conditional patch's
+// caller reads again). A field-ownership conflict of server-side apply is
+// not one: another attempt gets it again. Transient errors are not retried
+// here; the step's client has done that (apiretry).
+func isConcurrencyConflict(err error) bool {
+	return apierrors.IsConflict(err) && !isApplyConflict(err)
 }
 
 // isApplyConflict tells a field-ownership conflict of server-side apply

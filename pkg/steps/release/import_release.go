@@ -56,9 +56,14 @@ type Config struct {
 	ImportRetries int
 	// RetryDelay is the base delay before a re-trigger.
 	RetryDelay time.Duration
-	// StallTimeout fails a wait (for imports or a pod) that sees no progress
-	// for this long.
+	// StallTimeout fails a wait for a pod that sees no progress for this
+	// long.
 	StallTimeout time.Duration
+	// ImportStallTimeout fails a wait for imports when, for this long, no
+	// tag changes state and no process imports for it. Its default is as
+	// patient as the step this replaces: a batch import shows nothing until
+	// it ends.
+	ImportStallTimeout time.Duration
 	// PodFailures is how many Failed pods are replaced before giving up.
 	PodFailures int
 	// ClaimDuration is how long the records the step keeps on the cluster
@@ -140,6 +145,9 @@ const (
 	DefaultRetryDelay    = imagestreams.DefaultRetryDelay
 	DefaultStallTimeout  = 10 * time.Minute
 	DefaultPodFailures   = 2
+	// DefaultImportStallTimeout is 45 minutes, what the step this replaces
+	// waited for a payload's tags.
+	DefaultImportStallTimeout = imagestreams.DefaultStallTimeout
 )
 
 // importReleaseStep imports a release payload. Every write it makes is either
@@ -179,6 +187,9 @@ func ImportReleaseStep(config Config, client ctrlruntimeclient.WithWatch, jobSpe
 	}
 	if config.StallTimeout == 0 {
 		config.StallTimeout = DefaultStallTimeout
+	}
+	if config.ImportStallTimeout == 0 {
+		config.ImportStallTimeout = DefaultImportStallTimeout
 	}
 	if config.PodFailures == 0 {
 		config.PodFailures = DefaultPodFailures

@@ -3,6 +3,7 @@ package release
 import (
 	"strings"
 	"testing"
+	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
@@ -80,5 +81,31 @@ func TestProvidesReadsTheReleaseStream(t *testing.T) {
 	got, err := idle.Provides()[api.ReleaseImageEnv("latest")]()
 	if err != nil || got != want {
 		t.Errorf("the idle step provides %v, %v; want %v", got, err, want)
+	}
+}
+
+// TestDefaultsAreAsPatientAsTheOldStep: where nothing has failed, the step
+// waits for imports at least as long as the step it replaces (45 minutes for
+// a payload's tags), and a transient import failure gets at least the old
+// step's 6 re-imports; a pod that does not change phase fails sooner.
+func TestDefaultsAreAsPatientAsTheOldStep(t *testing.T) {
+	step := ImportReleaseStep(Config{Name: "latest"}, nil, nil).(*importReleaseStep)
+	if got, want := step.config.ImportStallTimeout, 45*time.Minute; got < want {
+		t.Errorf("ImportStallTimeout = %s, want at least %s", got, want)
+	}
+	if got, want := step.config.StallTimeout, 10*time.Minute; got != want {
+		t.Errorf("StallTimeout = %s, want %s", got, want)
+	}
+	if got, want := step.config.ImportRetries, 6; got < want {
+		t.Errorf("ImportRetries = %d, want at least %d", got, want)
+	}
+	// The re-triggers wait RetryDelay, then twice that, and so on (less
+	// jitter's share at most): the chain lasts at least the old step's ~31 s.
+	chain := time.Duration(0)
+	for i := range step.config.ImportRetries {
+		chain += step.config.RetryDelay << i
+	}
+	if chain < 30*time.Second {
+		t.Errorf("a chain of %d re-triggers from %s lasts %s, want at least 30s", step.config.ImportRetries, step.config.RetryDelay, chain)
 	}
 }

@@ -18,7 +18,7 @@ func (s *importReleaseStep) waitForImports(ctx context.Context, namespace, strea
 		imagestreams.WithReferencePolicy(s.config.ReferencePolicy),
 		imagestreams.WithRetries(s.config.ImportRetries),
 		imagestreams.WithRetryDelay(s.config.RetryDelay),
-		imagestreams.WithStallTimeout(s.config.StallTimeout),
+		imagestreams.WithStallTimeout(s.config.ImportStallTimeout),
 		imagestreams.WithClaimDuration(s.config.ClaimDuration),
 		imagestreams.WithStart(started),
 		imagestreams.WithRetriggerObserver(func(tags []string) {

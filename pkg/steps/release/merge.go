@@ -151,7 +151,7 @@ func (s *importReleaseStep) resetForeignFields(ctx context.Context, stored, refe
 	}
 	key := ctrlruntimeclient.ObjectKeyFromObject(stored)
 	is := stored.DeepCopy()
-	err := retry.OnError(applyBackoff, isRetriable, func() error {
+	err := retry.OnError(applyBackoff, isConcurrencyConflict, func() error {
 		if is == nil {
 			is = &imagev1.ImageStream{}
 			if err := s.client.Get(ctx, key, is); err != nil {

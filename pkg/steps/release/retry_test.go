@@ -19,12 +19,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/graph"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // requestKind is one kind of request: a verb on a kind, e.g. "create Pod".
@@ -208,4 +210,36 @@ func TestHalfOfAllRequestsThrottled(t *testing.T) {
 	}
 	t.Logf("%d requests throttled", throttled)
 	assertWorkOnce(t, env, "latest")
+}
+
+// TestTransientErrorsAreRetriedByOnePolicy fails every request of one kind
+// with 500 and counts the attempts: the client's retry policy (here 3
+// attempts) is the only one, so the step gives up after exactly 3 requests
+// of that kind instead of multiplying them with retries of its own.
+func TestTransientErrorsAreRetriedByOnePolicy(t *testing.T) {
+	const attempts = 3
+	for _, kind := range []requestKind{{"get", "Lease"}, {"apply", "ImageStream"}} {
+		t.Run(kind.String(), func(t *testing.T) {
+			env := newTestEnv(t, 3, "latest")
+			var mu sync.Mutex
+			fired := 0
+			faulting := faultingClient(env.cluster.Client("shard-0"), func(r requestKind) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if r == kind {
+					fired++
+					return injectedErrors["500"]()
+				}
+				return nil
+			})
+			client := apiretry.NewClient(faulting, wait.Backoff{Steps: attempts, Duration: time.Millisecond})
+			err := env.stepWithClient(client, "latest").Run(t.Context())
+			if !apierrors.IsInternalError(err) {
+				t.Fatalf("Run: got %v, want the internal error", err)
+			}
+			if fired != attempts {
+				t.Errorf("%s was sent %d times, want %d", kind, fired, attempts)
+			}
+		})
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/pullspec"
+	"github.com/ci-operator-plugins/import-release/pkg/steps/release"
 )
 
 // Options are the command line of import-release.
@@ -29,7 +30,9 @@ type Options struct {
 	Images          int
 	Timeout         time.Duration
 	StallTimeout    time.Duration
-	LogLevel        string
+	// ImportStallTimeout is the stall timeout of the waits for imports.
+	ImportStallTimeout time.Duration
+	LogLevel           string
 	// DiagnoseOnFailure diagnoses the namespace after a failed import.
 	DiagnoseOnFailure bool
 	// Version prints the version and exits.
@@ -113,8 +116,9 @@ func parseOptions(args []string, stderr io.Writer) (*Options, error) {
 	fs.StringVar(&o.CLIImage, "cli-image", "", "Pull spec of a CLI image to extract the payload with, for payloads whose own CLI image does not run on the cluster's architecture. It is imported into amd64-cli:latest.")
 	fs.IntVar(&o.Shards, "shards", 1, "Embedded cluster only: number of concurrent processes importing the same releases into the same namespace, as the shards of an aggregated /payload job do.")
 	fs.IntVar(&o.Images, "images", 190, "Embedded cluster only: number of images in each generated payload (a 4.x payload has about 190).")
-	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, fmt.Sprintf("Give up after this long (exit status %d).", ExitTimeout))
-	fs.DurationVar(&o.StallTimeout, "stall-timeout", 10*time.Minute, "Fail a wait (for imports or a pod) that sees no progress for this long.")
+	fs.DurationVar(&o.Timeout, "timeout", time.Hour, fmt.Sprintf("Give up after this long (exit status %d).", ExitTimeout))
+	fs.DurationVar(&o.StallTimeout, "stall-timeout", release.DefaultStallTimeout, "Fail a wait for a pod that does not change phase for this long.")
+	fs.DurationVar(&o.ImportStallTimeout, "import-stall-timeout", release.DefaultImportStallTimeout, "Fail a wait for imports when, for this long, no image changes state and no process imports for it (tags left pending are imported by the step itself after a few minutes). The default is what the step this replaces waited for a payload's images.")
 	fs.StringVar(&o.LogLevel, "log-level", "warning", "Level of the step's logs on stderr: debug, info, warning or error. Progress and the summary are printed whatever the level.")
 	fs.BoolVar(&o.DiagnoseOnFailure, "diagnose-on-failure", false, "After a failed import, print what import-release diagnose says of the namespace (on the embedded cluster too, which is gone when the command ends).")
 	fs.BoolVar(&o.Version, "version", false, "Print the version and exit.")
@@ -260,8 +264,8 @@ func (o *Options) completeValues() error {
 	if o.Images < 1 || o.Images > 2000 {
 		return fmt.Errorf("--images %d: want 1 to 2000", o.Images)
 	}
-	if o.Timeout <= 0 || o.StallTimeout <= 0 {
-		return errors.New("--timeout and --stall-timeout must be positive")
+	if o.Timeout <= 0 || o.StallTimeout <= 0 || o.ImportStallTimeout <= 0 {
+		return errors.New("--timeout, --stall-timeout and --import-stall-timeout must be positive")
 	}
 	return nil
 }

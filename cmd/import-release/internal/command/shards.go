@@ -115,14 +115,15 @@ func runShard(ctx context.Context, o *Options, env Environment, namespace, shard
 	out := Shard{Name: shard, Processes: map[string]string{}}
 	for _, name := range o.Names {
 		cfg := release.Config{
-			Name:             name,
-			Target:           "import-release",
-			ReferencePolicy:  imagev1.TagReferencePolicyType(o.ReferencePolicy),
-			Source:           release.NewFixedSource(env.Source(name)),
-			OverrideCLIImage: o.CLIImage,
-			StallTimeout:     o.StallTimeout,
-			RetryDelay:       env.RetryDelay(),
-			Log:              logger.WithField("shard", shard),
+			Name:               name,
+			Target:             "import-release",
+			ReferencePolicy:    imagev1.TagReferencePolicyType(o.ReferencePolicy),
+			Source:             release.NewFixedSource(env.Source(name)),
+			OverrideCLIImage:   o.CLIImage,
+			StallTimeout:       o.StallTimeout,
+			ImportStallTimeout: o.ImportStallTimeout,
+			RetryDelay:         env.RetryDelay(),
+			Log:                logger.WithField("shard", shard),
 		}
 		if progress != nil {
 			cfg.Observe = func(p release.Progress) { progress.observe(shard, p) }

@@ -122,7 +122,7 @@ func etcdPost(t *testing.T, path string, body, into any) {
 	if err != nil {
 		t.Fatalf("etcd %s: %v", path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("etcd %s: %s", path, resp.Status)
 	}

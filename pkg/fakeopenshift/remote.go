@@ -169,13 +169,21 @@ func (ic *importController) syncThroughClient(ctx context.Context, key objectKey
 	if apiequality.Semantic.DeepEqual(is.Status, live.Status) {
 		return nil
 	}
+	// The imports are counted before the write and taken back if it fails,
+	// so that the counters are never behind what a reader of the stream
+	// sees, as on the fake's store. Only this worker imports this stream
+	// meanwhile: the queue hands a key to one worker at a time.
+	count := func(delta int) {
+		c.stats.update(func(s *Stats) {
+			for _, tag := range imported {
+				s.Imports[TagKey{is.Namespace, is.Name, tag}] += delta
+			}
+		})
+	}
+	count(1)
 	if err := c.backend.client(ControllerProcess).Status().Update(ctx, is); err != nil {
+		count(-1)
 		return fmt.Errorf("could not write the imports of image stream %s/%s: %w", is.Namespace, is.Name, err)
 	}
-	c.stats.update(func(s *Stats) {
-		for _, tag := range imported {
-			s.Imports[TagKey{is.Namespace, is.Name, tag}]++
-		}
-	})
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
 )
@@ -38,6 +39,10 @@ func run(m *testing.M) int {
 	// client-go reports a watch ended by its context through klog; the
 	// step's waits end theirs that way every time.
 	klog.SetLogger(logr.Discard())
+	// controller-runtime logs the apiserver's warnings (e.g. for a name the
+	// conformance suite sends on purpose); without a logger it prints a
+	// stack trace instead.
+	ctrllog.SetLogger(logr.Discard())
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test-integration`, which installs kube-apiserver and etcd")
 		return 1

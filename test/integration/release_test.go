@@ -53,7 +53,9 @@ func newRun(t *testing.T) *stepRun {
 	namespace := newNamespace(t, client)
 	// The import controller and the kubelet watch every namespace: one
 	// cluster at a time (the package's tests do not run in parallel).
-	cluster := fakeopenshift.NewControllers(t.Context(), client, fakeopenshift.WithLatency(fakeopenshift.Latency{}))
+	// The fake's tests' latency profile: imports and pods take
+	// milliseconds, so the processes' writes can land during an import.
+	cluster := fakeopenshift.NewControllers(t.Context(), client, fakeopenshift.WithLatency(fakeopenshift.DefaultLatency))
 	t.Cleanup(cluster.Stop)
 	r := &stepRun{cluster: cluster, namespace: namespace, counts: newCounts()}
 	r.release = cluster.Registry().AddRelease("4.18.0-0.nightly-2026-11-20-000000", registry.WithImages(releaseImages))

@@ -22,12 +22,15 @@ import (
 // admission webhook); test/integration sets that up with envtest.
 //
 // The returned Cluster's Client(process) is client with process as its
-// default field manager; Registry serves the images; Stop stops the
-// controllers. Stats counts what the controllers did (Imports,
-// ImportAttempts, ImportConflicts); requests of clients are not counted, and
-// faults, latency of requests and the image API's virtual resources
-// (ImageStreamImport, ImageStreamTag) are the fake apiserver's and do not
-// apply. Options.Objects is ignored: create objects through Client.
+// default field manager; Registry serves the images (registry faults
+// apply); Stop stops the controllers. Stats counts what the controllers did
+// (Imports, ImportAttempts, ImportConflicts); InjectPodFault and
+// StickImportController work as on the fake. What belongs to the fake
+// apiserver does not apply: request accounting, InjectFault, request
+// latency, watch history, the image API's virtual resources
+// (ImageStreamImport, ImageStreamTag) and image policy admission at pod
+// creation (the kubelet still resolves local names when it starts a pod).
+// Options.Objects is ignored: create objects through Client.
 //
 // What differs from the fake's store, because a custom resource with a
 // status subresource cannot write spec and status in one request: an import

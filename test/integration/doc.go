@@ -16,6 +16,9 @@
 //     the controller's import counts and counting clients: each image
 //     imported once, each pod created once, mutating requests and payload
 //     merges bounded as on the fake, a second run changing no object.
+//   - TestFailedPodIsReplacedKubeAPIServer: a step pod (cli, extract) that
+//     fails once is deleted by exactly one of eight processes and created
+//     again once.
 //   - TestKubeletOnKubeAPIServer, TestImportControllerOnKubeAPIServer: the
 //     controllers on a real apiserver (binding, status subresource, graceful
 //     deletion confirmed with grace 0, failure conditions, 409 and retry).

@@ -158,6 +158,14 @@ func isPayloadMerge(cl call) bool {
 // once, and each of the step's two pods created once.
 func (r *stepRun) assertWorkOnce(t *testing.T) {
 	t.Helper()
+	r.assertImportedOnce(t)
+	r.assertPodsCreated(t, nil)
+}
+
+// assertImportedOnce checks that every tag of the payload is in the release
+// stream, imported exactly once, and the payload's own tag imported once.
+func (r *stepRun) assertImportedOnce(t *testing.T) {
+	t.Helper()
 	stats := r.cluster.Stats()
 	stream := api.ReleaseStreamFor(api.LatestReleaseName)
 	is := &imagev1.ImageStream{}
@@ -182,14 +190,21 @@ func (r *stepRun) assertWorkOnce(t *testing.T) {
 	if got := r.counts.sum(func(cl call) bool { return cl.kind == "ImageStreamImport" }); got != 0 {
 		t.Errorf("the processes posted %d ImageStreamImports, which this apiserver does not serve", got)
 	}
-	pods := r.counts.created("Pod")
-	if len(pods) != 2 {
-		t.Errorf("%d distinct pods created, want 2: %v", len(pods), pods)
+}
+
+// assertPodsCreated checks that the step's two pods were each created once,
+// or as often as again says.
+func (r *stepRun) assertPodsCreated(t *testing.T, again map[string]int) {
+	t.Helper()
+	want := map[string]int{
+		release.CLIPodName(api.LatestReleaseName, r.release.DigestPullSpec):  1,
+		release.ExtractName(api.LatestReleaseName, r.release.DigestPullSpec): 1,
 	}
-	for pod, n := range pods {
-		if n != 1 {
-			t.Errorf("pod %s created %d times, want once", pod, n)
-		}
+	for pod, n := range again {
+		want[pod] = n
+	}
+	if diff := cmp.Diff(want, r.counts.created("Pod")); diff != "" {
+		t.Errorf("pods created (-want +got):\n%s", diff)
 	}
 }
 
@@ -230,4 +245,32 @@ func (r *stepRun) snapshot(t *testing.T) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestFailedPodIsReplacedKubeAPIServer: a pod of the step that fails once is
+// deleted by exactly one of eight processes (a finished pod goes at once,
+// with the UID precondition the others' deletes fail on) and created again
+// once; the import completes as without the failure.
+func TestFailedPodIsReplacedKubeAPIServer(t *testing.T) {
+	testCases := []struct {
+		name string
+		pod  func(payload string) string
+	}{
+		{name: "cli pod", pod: func(payload string) string { return release.CLIPodName(api.LatestReleaseName, payload) }},
+		{name: "extract pod", pod: func(payload string) string { return release.ExtractName(api.LatestReleaseName, payload) }},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRun(t)
+			failing := tc.pod(r.release.DigestPullSpec)
+			r.cluster.InjectPodFault(fakeopenshift.PodFault{NamePrefix: failing, Action: fakeopenshift.PodFail, Message: "injected", Times: 1})
+			r.processes(t, 8)
+			r.assertImportedOnce(t)
+			r.assertPodsCreated(t, map[string]int{failing: 2})
+			deleted := r.counts.sum(func(cl call) bool { return cl.verb == "delete" && cl.kind == "Pod" && cl.outcome == "ok" })
+			if deleted != 1 {
+				t.Errorf("%d pods deleted, want 1\n%s", deleted, r.counts.report())
+			}
+		})
+	}
 }

@@ -16,7 +16,9 @@ import (
 type backend interface {
 	// client is a client for one process.
 	client(process string) ctrlruntimeclient.WithWatch
-	// get returns a copy of one object, or nil when it does not exist.
+	// get returns a copy of one object, or nil when it does not exist or
+	// cannot be read (the controllers treat both alike: no login, no
+	// service account).
 	get(ctx context.Context, key objectKey) ctrlruntimeclient.Object
 	// list returns the objects of one kind in a namespace.
 	list(ctx context.Context, gvk schema.GroupVersionKind, namespace string) []ctrlruntimeclient.Object

@@ -7,6 +7,7 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -146,9 +147,13 @@ func (c fieldOwnerClient) Watch(ctx context.Context, list ctrlruntimeclient.Obje
 // controller's import does on OpenShift.
 func (ic *importController) syncThroughClient(ctx context.Context, key objectKey) error {
 	c := ic.cluster
-	live, _ := c.backend.get(ctx, key).(*imagev1.ImageStream)
-	if live == nil {
-		return nil
+	client := c.backend.client(ControllerProcess)
+	live := &imagev1.ImageStream{}
+	if err := client.Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: key.namespace, Name: key.name}, live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("could not read image stream %s/%s: %w", key.namespace, key.name, err)
 	}
 	is := live.DeepCopy()
 	c.imageStreamDecorate(is)
@@ -184,7 +189,7 @@ func (ic *importController) syncThroughClient(ctx context.Context, key objectKey
 		})
 	}
 	count(1)
-	if err := c.backend.client(ControllerProcess).Status().Update(ctx, is); err != nil {
+	if err := client.Status().Update(ctx, is); err != nil {
 		count(-1)
 		return fmt.Errorf("could not write the imports of image stream %s/%s: %w", is.Namespace, is.Name, err)
 	}

@@ -39,17 +39,19 @@
 // where on the fake the second gets 404 or 409; the step does not rely on
 // the answer, so the fake's pkg/steps/release TestFailedPodsAreReplaced may
 // count successful deletes and TestFailedPodIsReplacedKubeAPIServer does
-// not. The custom resource differs from
-// openshift-apiserver: it does not record status for reference tags on the
-// write itself (the import controller writes it just after), or accept image
-// stream names that are not DNS subdomains (under_score).
+// not.
+//
+// The custom resource differs from openshift-apiserver: it does not record
+// status for reference tags on the write itself (the import controller
+// writes it just after), or accept image stream names that are not DNS
+// subdomains (under_score).
 //
 // What cannot run here, and the fake's tests that cover it:
 //   - The image API's virtual resources. ImageStreamImport is what the step
 //     posts to nudge pending tags past a slow or stuck controller and to
 //     re-trigger a failed import (pkg/imagestreams nudge.go, retrigger.go);
-//     here a nudge or re-trigger would get 404, so these runs have no import
-//     faults, the controller answers within the nudge delay (a quarter of
+//     here a nudge or re-trigger would get 404, so the step's runs have no
+//     import faults, the controller answers within the nudge delay (a quarter of
 //     the stall timeout, 15 s here), and TestImportReleaseKubeAPIServer
 //     asserts that no process posted an ImageStreamImport. Covered on
 //     the fake by pkg/imagestreams TestWaitDoesNotStallWhileABatchImportIsSlow,

@@ -52,7 +52,7 @@
 //     re-trigger a failed import (pkg/imagestreams nudge.go, retrigger.go);
 //     here a nudge or re-trigger would get 404, so the step's runs have no
 //     import faults, the controller answers within the nudge delay (a quarter of
-//     the stall timeout, 15 s here), and TestImportReleaseKubeAPIServer
+//     the stall timeout, 30 s here), and TestImportReleaseKubeAPIServer
 //     asserts that no process posted an ImageStreamImport. Covered on
 //     the fake by pkg/imagestreams TestWaitDoesNotStallWhileABatchImportIsSlow,
 //     TestWaitOnAStuckController, TestWaitNudgesPendingTagsPastAFasterWriter,

@@ -80,7 +80,7 @@ func (r *stepRun) step(process string) api.Step {
 		Name:          api.LatestReleaseName,
 		Source:        release.NewFixedSource(r.release.PullSpec),
 		RetryDelay:    20 * time.Millisecond,
-		StallTimeout:  time.Minute,
+		StallTimeout:  2 * time.Minute, // nudges (which need ImageStreamImport) only after 30 s
 		ClaimDuration: 10 * time.Minute,
 		Log:           logrus.NewEntry(log),
 	}, client, jobSpec)

@@ -32,7 +32,7 @@ run: build
 test:
 	$(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
-## test-integration: run test/integration against a real kube-apiserver and etcd (installs them into ~/.cache/import-release: cold ~12 min, warm ~25 s)
+## test-integration: run test/integration against a real kube-apiserver and etcd (installs them into ~/.cache/import-release: cold ~12 min, warm ~55 s)
 .PHONY: test-integration
 test-integration:
 	@kube_apiserver=$$(hack/install-kube-apiserver.sh) && etcd=$$(hack/install-etcd.sh) && \

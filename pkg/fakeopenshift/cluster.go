@@ -72,11 +72,29 @@ type Cluster struct {
 	wg      sync.WaitGroup
 	imports *importController
 	kubelet *kubelet
+	// backend is what the controllers and Client talk to: the store, or a
+	// real apiserver (NewControllers).
+	backend backend
 }
 
 // New starts a cluster. Its controllers run until ctx is done or Stop is
 // called.
 func New(ctx context.Context, opts ...Option) *Cluster {
+	c := newCluster(ctx, opts...)
+	c.backend = storeBackend{cluster: c}
+	if err := c.seed(c.opts.Objects); err != nil {
+		panic(err)
+	}
+	c.imports = newImportController(c)
+	c.kubelet = newKubelet(c)
+	c.start(c.imports.run)
+	c.start(c.kubelet.run)
+	return c
+}
+
+// newCluster builds a cluster with its options applied and no controllers
+// running.
+func newCluster(ctx context.Context, opts ...Option) *Cluster {
 	o := Options{
 		Latency:          DefaultLatency,
 		InternalRegistry: "image-registry.openshift-image-registry.svc:5000",
@@ -93,7 +111,7 @@ func New(ctx context.Context, opts ...Option) *Cluster {
 	}
 	scheme := NewScheme()
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Cluster{
+	return &Cluster{
 		opts:          o,
 		scheme:        scheme,
 		mapper:        newRESTMapper(),
@@ -106,14 +124,6 @@ func New(ctx context.Context, opts ...Option) *Cluster {
 		ctx:           ctx,
 		cancel:        cancel,
 	}
-	if err := c.seed(o.Objects); err != nil {
-		panic(err)
-	}
-	c.imports = newImportController(c)
-	c.kubelet = newKubelet(c)
-	c.start(c.imports.run)
-	c.start(c.kubelet.run)
-	return c
 }
 
 func (c *Cluster) start(run func(ctx context.Context)) {
@@ -139,7 +149,7 @@ func (c *Cluster) Scheme() *runtime.Scheme { return c.scheme }
 // Client returns a client for one simulated process; every request it makes
 // is counted under process and subject to the faults injected for it.
 func (c *Cluster) Client(process string) ctrlruntimeclient.WithWatch {
-	return &client{cluster: c, process: process}
+	return c.backend.client(process)
 }
 
 // ExpireWatchHistory drops the watch history, as etcd compaction does: a

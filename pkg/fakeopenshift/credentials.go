@@ -1,6 +1,7 @@
 package fakeopenshift
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 
@@ -28,13 +29,13 @@ type dockerAuth struct {
 
 // credentials reads the registry logins of the named docker config secrets
 // of a namespace, or of all of them when names is nil.
-func (c *Cluster) credentials(namespace string, names []string) registry.Credentials {
+func (c *Cluster) credentials(ctx context.Context, namespace string, names []string) registry.Credentials {
 	var secrets []ctrlruntimeclient.Object
 	if names == nil {
-		secrets, _ = c.store.list(corev1.SchemeGroupVersion.WithKind("Secret"), filter{namespace: namespace})
+		secrets = c.backend.list(ctx, secretGVK, namespace)
 	}
 	for _, name := range names {
-		if s := c.store.get(objectKey{gvk: corev1.SchemeGroupVersion.WithKind("Secret"), namespace: namespace, name: name}); s != nil {
+		if s := c.backend.get(ctx, objectKey{gvk: secretGVK, namespace: namespace, name: name}); s != nil {
 			secrets = append(secrets, s)
 		}
 	}
@@ -46,6 +47,8 @@ func (c *Cluster) credentials(namespace string, names []string) registry.Credent
 	}
 	return out
 }
+
+var secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")
 
 // dockerAuths decodes a docker config secret into host -> base64
 // "user:password".
@@ -79,16 +82,16 @@ func dockerAuths(s *corev1.Secret) map[string]string {
 
 // podCredentials are the logins the kubelet pulls a pod's images with: the
 // pod's imagePullSecrets and its service account's.
-func (c *Cluster) podCredentials(pod *corev1.Pod) registry.Credentials {
+func (c *Cluster) podCredentials(ctx context.Context, pod *corev1.Pod) registry.Credentials {
 	names := []string{}
 	for _, ref := range pod.Spec.ImagePullSecrets {
 		names = append(names, ref.Name)
 	}
 	saName := pod.Spec.ServiceAccountName
-	if sa, ok := c.store.get(objectKey{gvk: corev1.SchemeGroupVersion.WithKind("ServiceAccount"), namespace: pod.Namespace, name: saName}).(*corev1.ServiceAccount); ok {
+	if sa, ok := c.backend.get(ctx, objectKey{gvk: corev1.SchemeGroupVersion.WithKind("ServiceAccount"), namespace: pod.Namespace, name: saName}).(*corev1.ServiceAccount); ok {
 		for _, ref := range sa.ImagePullSecrets {
 			names = append(names, ref.Name)
 		}
 	}
-	return c.credentials(pod.Namespace, names)
+	return c.credentials(ctx, pod.Namespace, names)
 }

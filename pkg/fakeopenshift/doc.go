@@ -32,6 +32,14 @@
 // a watch can read Stats at once; Stats.Calls counts every request with its
 // outcome when the answer is returned.
 //
+// The import controller and the kubelet (with the scheduler's binding and
+// the registry) reach objects through a backend: the store, or a real
+// apiserver through a controller-runtime client, NewControllers, which runs
+// them against kube-apiserver for test/integration. The ImageStream
+// strategy's generation rules are exported (StampImageStreamCreate,
+// StampImageStreamUpdate) for the mutating webhook that makes a custom
+// resource stamp as openshift-apiserver does.
+//
 // # Fidelity
 //
 // Each behaviour below has a test named after it.

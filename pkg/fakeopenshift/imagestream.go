@@ -30,16 +30,38 @@ import (
 
 func (c *Cluster) imageStreamPrepareForCreate(is *imagev1.ImageStream) {
 	is.Status = imagev1.ImageStreamStatus{}
-	is.Generation = 1
-	normalizeTags(is)
-	for i := range is.Spec.Tags {
-		is.Spec.Tags[i].Generation = ptrInt64(1)
-	}
+	StampImageStreamCreate(is)
 	c.imageStreamDecorate(is)
 }
 
 func (c *Cluster) imageStreamPrepareForUpdate(is, old *imagev1.ImageStream) {
 	is.Status = *old.Status.DeepCopy()
+	StampImageStreamUpdate(is, old)
+	// A removed spec tag keeps its status history, as on the server; only
+	// an ImageStreamTag delete removes both.
+	c.imageStreamDecorate(is)
+}
+
+// StampImageStreamCreate applies the create half of the strategy to the spec
+// and the generations of a new stream: metadata.generation 1, every tag's
+// generation 1, tags collapsed by name, sorted and defaulted. The fake's
+// store and a mutating admission webhook in front of a real apiserver (see
+// test/integration) both call it, so they stamp alike.
+func StampImageStreamCreate(is *imagev1.ImageStream) {
+	is.Generation = 1
+	normalizeTags(is)
+	for i := range is.Spec.Tags {
+		is.Spec.Tags[i].Generation = ptrInt64(1)
+	}
+}
+
+// StampImageStreamUpdate applies the update half of the strategy to is, a
+// write of old through the main resource: tags collapsed, sorted and
+// defaulted; metadata.generation old+1 when the spec differs, else old's;
+// every new or re-pointed tag (and one sent with generation 0) at the new
+// generation, every other tag at its stored generation. Status is left as
+// it is.
+func StampImageStreamUpdate(is, old *imagev1.ImageStream) {
 	normalizeTags(is)
 	oldTags := map[string]imagev1.TagReference{}
 	for _, t := range old.Spec.Tags {
@@ -71,9 +93,6 @@ func (c *Cluster) imageStreamPrepareForUpdate(is, old *imagev1.ImageStream) {
 			is.Spec.Tags[i].Generation = ptrInt64(is.Generation)
 		}
 	}
-	// A removed spec tag keeps its status history, as on the server; only
-	// an ImageStreamTag delete removes both.
-	c.imageStreamDecorate(is)
 }
 
 // tagRefChanged is the server's test for "this tag points somewhere else now

@@ -200,7 +200,7 @@ func (c *Cluster) resolveAll(ctx context.Context, isi *imagev1.ImageStreamImport
 	lat := c.opts.Latency
 	_ = sleep(ctx, lat.ImportBase+time.Duration(len(isi.Spec.Images))*lat.ImportPerImage)
 	results := make([]resolved, len(isi.Spec.Images))
-	creds := c.credentials(isi.Namespace, nil)
+	creds := c.credentials(ctx, isi.Namespace, nil)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range isi.Spec.Images {
@@ -351,7 +351,7 @@ func newImportController(c *Cluster) *importController {
 }
 
 func (ic *importController) run(ctx context.Context) {
-	w, err := ic.cluster.store.watch(imageStreamGVK, filter{}, "0", nil)
+	w, err := ic.cluster.backend.watch(ctx, imageStreamGVK)
 	if err != nil {
 		panic(fmt.Sprintf("import controller cannot watch image streams: %v", err))
 	}
@@ -377,7 +377,7 @@ func (ic *importController) run(ctx context.Context) {
 			if !ok {
 				// Watches are closed by fault injection; the controller
 				// re-lists like an informer does.
-				if w, err = ic.cluster.store.watch(imageStreamGVK, filter{}, "0", nil); err != nil {
+				if w, err = ic.cluster.backend.watch(ctx, imageStreamGVK); err != nil {
 					return
 				}
 				continue
@@ -414,11 +414,29 @@ func (ic *importController) sync(ctx context.Context, key objectKey) error {
 	if ic.stuck.Load() {
 		return nil
 	}
+	if _, remote := ic.cluster.backend.(clientBackend); remote {
+		return ic.syncThroughClient(ctx, key)
+	}
 	live := ic.cluster.store.get(key)
 	if live == nil {
 		return nil
 	}
-	is := live.(*imagev1.ImageStream)
+	isi := importRequest(live.(*imagev1.ImageStream))
+	if len(isi.Spec.Images) == 0 {
+		return nil
+	}
+	ic.cluster.stats.request(ControllerProcess, "create", "ImageStreamImport")
+	res, err := ic.cluster.importImages(ctx, isi, ControllerProcess, func(writeResult) {
+		ic.cluster.stats.write(ControllerProcess, "create", "ImageStreamImport")
+	})
+	ic.cluster.stats.call(Call{Process: ControllerProcess, Verb: "create", Kind: "ImageStreamImport", Outcome: outcomeOf("create", res.changed, err)}, bodySize(isi))
+	return err
+}
+
+// importRequest is the controller's ImageStreamImport for a stream: every
+// tag that needs an import, conditional on the stream's resourceVersion and
+// UID.
+func importRequest(is *imagev1.ImageStream) *imagev1.ImageStreamImport {
 	isi := &imagev1.ImageStreamImport{
 		ObjectMeta: metav1.ObjectMeta{Name: is.Name, Namespace: is.Namespace, ResourceVersion: is.ResourceVersion, UID: is.UID},
 		Spec:       imagev1.ImageStreamImportSpec{Import: true},
@@ -434,15 +452,7 @@ func (ic *importController) sync(ctx context.Context, key objectKey) error {
 			ReferencePolicy: tag.ReferencePolicy,
 		})
 	}
-	if len(isi.Spec.Images) == 0 {
-		return nil
-	}
-	ic.cluster.stats.request(ControllerProcess, "create", "ImageStreamImport")
-	res, err := ic.cluster.importImages(ctx, isi, ControllerProcess, func(writeResult) {
-		ic.cluster.stats.write(ControllerProcess, "create", "ImageStreamImport")
-	})
-	ic.cluster.stats.call(Call{Process: ControllerProcess, Verb: "create", Kind: "ImageStreamImport", Outcome: outcomeOf("create", res.changed, err)}, bodySize(isi))
-	return err
+	return isi
 }
 
 // repositoryOf strips the tag or digest from a pull spec.

@@ -109,7 +109,7 @@ func (k *kubelet) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		w, err := k.cluster.store.watch(podGVK, filter{}, "0", nil)
+		w, err := k.cluster.backend.watch(ctx, podGVK)
 		if err != nil {
 			return
 		}
@@ -177,7 +177,7 @@ func (k *kubelet) stop(uid types.UID) {
 
 func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, fault *PodFault) {
 	lat := k.cluster.opts.Latency
-	if sleep(ctx, lat.PodSchedule) != nil || !k.cluster.bindPod(pod) {
+	if sleep(ctx, lat.PodSchedule) != nil || !k.cluster.backend.bindPod(ctx, pod) {
 		return
 	}
 	if sleep(ctx, lat.PodStart) != nil {

@@ -50,20 +50,20 @@ func (c *Cluster) pullThrough(ctx context.Context, pod *corev1.Pod, image string
 	repo, digest, hasDigest := strings.Cut(rest, "@")
 	namespace, stream, inNamespace := strings.Cut(repo, "/")
 	if !ok || !hasDigest || !inNamespace {
-		return image, c.podCredentials(pod)
+		return image, c.podCredentials(ctx, pod)
 	}
 	is := &imagev1.ImageStream{}
 	if err := c.Client("image-registry").Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: namespace, Name: stream}, is); err != nil {
-		return image, c.podCredentials(pod)
+		return image, c.podCredentials(ctx, pod)
 	}
 	for _, t := range is.Status.Tags {
 		for _, item := range t.Items {
 			if item.Image == digest && item.DockerImageReference != "" {
-				return item.DockerImageReference, c.credentials(namespace, nil)
+				return item.DockerImageReference, c.credentials(ctx, namespace, nil)
 			}
 		}
 	}
-	return image, c.podCredentials(pod)
+	return image, c.podCredentials(ctx, pod)
 }
 
 // runFileCommand runs the file commands of the extract script: `mkdir -p`

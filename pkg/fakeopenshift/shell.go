@@ -192,7 +192,7 @@ func (s *shell) runCommand(ctx context.Context, words []string) ([]byte, error) 
 // releaseExtract runs `oc adm release extract --file=image-references`: it
 // reads the payload with the logins of the registry config, if any.
 func (s *shell) releaseExtract(ctx context.Context, from, registryConfig string) ([]byte, error) {
-	img, err := s.cluster.registry.ResolveWith(ctx, from, s.registryConfig(registryConfig))
+	img, err := s.cluster.registry.ResolveWith(ctx, from, s.registryConfig(ctx, registryConfig))
 	if err != nil {
 		return nil, fmt.Errorf("error: unable to read release image %s: %w", from, err)
 	}
@@ -310,7 +310,7 @@ func splitWords(line string) ([]string, error) {
 // registryConfig reads the logins of a docker config file that the script
 // wrote or a secret volume of the pod provides; none when file is empty or
 // not such a file.
-func (s *shell) registryConfig(file string) registry.Credentials {
+func (s *shell) registryConfig(ctx context.Context, file string) registry.Credentials {
 	if file == "" || len(s.pod.Spec.Containers) == 0 {
 		return nil
 	}
@@ -326,7 +326,7 @@ func (s *shell) registryConfig(file string) registry.Credentials {
 			if v.Name != mount.Name || v.Secret == nil {
 				continue
 			}
-			secret, _ := s.cluster.store.get(objectKey{gvk: corev1.SchemeGroupVersion.WithKind("Secret"), namespace: s.pod.Namespace, name: v.Secret.SecretName}).(*corev1.Secret)
+			secret, _ := s.cluster.backend.get(ctx, objectKey{gvk: secretGVK, namespace: s.pod.Namespace, name: v.Secret.SecretName}).(*corev1.Secret)
 			if secret == nil {
 				return nil
 			}

@@ -49,6 +49,7 @@ const (
 	CaseWatchGone             = "WatchGoneAfterCompaction"
 	CaseFieldSelector         = "MetadataNameFieldSelector"
 	CaseNameValidation        = "NameValidation"
+	CaseTagGenerations        = "TagGenerationsStampedAsOpenShiftDoes"
 )
 
 // Run runs every case against backend. skip names cases the backend is
@@ -73,6 +74,7 @@ func Run(t *testing.T, backend Backend, skip map[string]string) {
 		{CaseWatchGone, testWatchGone},
 		{CaseFieldSelector, testFieldSelector},
 		{CaseNameValidation, testNameValidation},
+		{CaseTagGenerations, testTagGenerations},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,11 +12,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/go-logr/logr"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
 )
@@ -32,6 +36,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// client-go reports a watch ended by its context through klog; the
+	// step's waits end theirs that way every time.
+	klog.SetLogger(logr.Discard())
+	// controller-runtime logs the apiserver's warnings (e.g. for a name the
+	// conformance suite sends on purpose); without a logger it prints a
+	// stack trace instead.
+	ctrllog.SetLogger(logr.Discard())
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test-integration`, which installs kube-apiserver and etcd")
 		return 1
@@ -39,6 +50,9 @@ func run(m *testing.M) int {
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("testdata")},
 		ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			MutatingWebhooks: []*admissionregistrationv1.MutatingWebhookConfiguration{imageStreamWebhook()},
+		},
 	}
 	env.ControlPlane.GetAPIServer().Configure().Set("watch-cache", "false")
 	config, err := env.Start()
@@ -51,6 +65,12 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "could not stop kube-apiserver and etcd: %v\n", err)
 		}
 	}()
+	stopWebhook, err := serveWebhook(&env.WebhookInstallOptions)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stopWebhook()
 	apiserver.config = config
 	apiserver.etcdURL = env.ControlPlane.Etcd.URL
 	return m.Run()
@@ -107,7 +127,7 @@ func etcdPost(t *testing.T, path string, body, into any) {
 	if err != nil {
 		t.Fatalf("etcd %s: %v", path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("etcd %s: %s", path, resp.Status)
 	}

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
@@ -242,7 +241,7 @@ func (h *heldLease) current() *coordinationv1.Lease {
 func (h *heldLease) update(ctx context.Context, mutate func(*coordinationv1.Lease)) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return retry.OnError(leaseBackoff, apierrors.IsConflict, func() error {
+	return apiretry.DoIf(ctx, leaseBackoff, apierrors.IsConflict, func() error {
 		next := h.lease.DeepCopy()
 		mutate(next)
 		err := h.store.Put(ctx, next)

@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 func TestIsTransient(t *testing.T) {
@@ -45,5 +46,41 @@ func TestSleep(t *testing.T) {
 	}
 	if time.Since(start) > time.Second {
 		t.Error("Sleep did not end with its context")
+	}
+}
+
+// TestDoIfReturnsTheAttemptsError: client-go's retry.OnError answers an
+// attempt that failed with a context error by nil (wait.Interrupted), so a
+// write cut short looked like one that landed. DoIf returns what the
+// attempt returned, and retries only what retriable reports.
+func TestDoIfReturnsTheAttemptsError(t *testing.T) {
+	conflict := apierrors.NewConflict(schema.GroupResource{Resource: "leases"}, "l", errors.New("changed"))
+	backoff := wait.Backoff{Steps: 3, Duration: time.Millisecond}
+	testCases := []struct {
+		name         string
+		errs         []error
+		wantErr      error
+		wantAttempts int
+	}{
+		{name: "context ended in the first attempt", errs: []error{context.DeadlineExceeded}, wantErr: context.DeadlineExceeded, wantAttempts: 1},
+		{name: "context ended after a conflict", errs: []error{conflict, context.Canceled}, wantErr: context.Canceled, wantAttempts: 2},
+		{name: "conflicts until the budget is spent", errs: []error{conflict, conflict, conflict, nil}, wantErr: conflict, wantAttempts: 3},
+		{name: "a conflict, then success", errs: []error{conflict, nil}, wantAttempts: 2},
+		{name: "an error retriable does not report", errs: []error{apierrors.NewTooManyRequests("slow down", 0)}, wantErr: apierrors.NewTooManyRequests("slow down", 0), wantAttempts: 1},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			attempts := 0
+			err := DoIf(t.Context(), backoff, apierrors.IsConflict, func() error {
+				attempts++
+				return tc.errs[attempts-1]
+			})
+			if (err == nil) != (tc.wantErr == nil) || (err != nil && err.Error() != tc.wantErr.Error()) {
+				t.Errorf("DoIf returned %v, want %v", err, tc.wantErr)
+			}
+			if attempts != tc.wantAttempts {
+				t.Errorf("%d attempts, want %d", attempts, tc.wantAttempts)
+			}
+		})
 	}
 }

@@ -46,9 +46,17 @@ func IsRetriable(err error) bool {
 // as long as the server's Retry-After asks, whichever is longer. It gives up
 // when ctx ends, returning the last error with the context's.
 func Do(ctx context.Context, backoff wait.Backoff, fn func() error) error {
+	return DoIf(ctx, backoff, IsRetriable, fn)
+}
+
+// DoIf is Do for the errors retriable reports, e.g. the conflicts that make
+// a caller read again and decide anew. Unlike client-go's retry.OnError it
+// never answers an error of fn with nil: an attempt that fails because ctx
+// ended returns that error.
+func DoIf(ctx context.Context, backoff wait.Backoff, retriable func(error) bool, fn func() error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
-		if err = fn(); err == nil || !IsRetriable(err) || attempt+1 >= max(backoff.Steps, 1) {
+		if err = fn(); err == nil || !retriable(err) || attempt+1 >= max(backoff.Steps, 1) {
 			return err
 		}
 		if sleepErr := Sleep(ctx, Delay(backoff, attempt, err)); sleepErr != nil {

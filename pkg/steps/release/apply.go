@@ -11,8 +11,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // apply server-side applies a stream. Transient errors were retried by the
@@ -39,7 +40,7 @@ func (s *importReleaseStep) applyStream(ctx context.Context, ac *imagev1apply.Im
 		return nil, fmt.Errorf("could not encode the apply configuration of image stream %s/%s: %w", *ac.Namespace, *ac.Name, err)
 	}
 	var answer *imagev1apply.ImageStreamApplyConfiguration
-	err = retry.OnError(applyBackoff, isConcurrencyConflict, func() error {
+	err = apiretry.DoIf(ctx, applyBackoff, isConcurrencyConflict, func() error {
 		answer = &imagev1apply.ImageStreamApplyConfiguration{}
 		if err := json.Unmarshal(intent, answer); err != nil {
 			return err

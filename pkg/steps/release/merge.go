@@ -11,11 +11,11 @@ import (
 	imagev1apply "github.com/openshift/client-go/image/applyconfigurations/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/util/retry"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/api"
 	"github.com/ci-operator-plugins/import-release/pkg/imagestreams"
+	"github.com/ci-operator-plugins/import-release/pkg/internal/apiretry"
 )
 
 // MergedAnnotation on a stable stream is the "merged" mark: the payload (by
@@ -154,7 +154,7 @@ func (s *importReleaseStep) resetForeignFields(ctx context.Context, stored, refe
 	}
 	key := ctrlruntimeclient.ObjectKeyFromObject(stored)
 	is := stored.DeepCopy()
-	err := retry.OnError(applyBackoff, isConcurrencyConflict, func() error {
+	err := apiretry.DoIf(ctx, applyBackoff, isConcurrencyConflict, func() error {
 		if is == nil {
 			is = &imagev1.ImageStream{}
 			if err := s.client.Get(ctx, key, is); err != nil {
@@ -188,10 +188,6 @@ func (s *importReleaseStep) resetForeignFields(ctx context.Context, stored, refe
 		is = nil
 		return err
 	})
-	if err == nil {
-		// retry.OnError answers a context error with nil (wait.Interrupted).
-		err = ctx.Err()
-	}
 	if err != nil {
 		return fmt.Errorf("could not reset the payload tags of image stream %s/%s: %w", key.Namespace, key.Name, err)
 	}

@@ -118,8 +118,8 @@ func planNudges(l nudgeLedger, pending []TagState, budget, batch int) ([]TagStat
 // pendingIn returns the tags of is that are pending with a source to import.
 func pendingIn(is *imagev1.ImageStream, tags []string) []TagState {
 	var out []TagState
-	for _, tag := range tags {
-		if st := StateOf(is, tag); st.Phase == Pending && st.Source != "" && st.Generation > 0 {
+	for _, st := range StatesOf(is, tags) {
+		if st.Phase == Pending && st.Source != "" && st.Generation > 0 {
 			out = append(out, st)
 		}
 	}

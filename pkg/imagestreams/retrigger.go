@@ -210,8 +210,8 @@ func (r *retriggerer) freeIfHeld(ctx context.Context, spent ledger) {
 
 func failedIn(is *imagev1.ImageStream, tags []string) []TagState {
 	var failed []TagState
-	for _, tag := range tags {
-		if st := StateOf(is, tag); st.Phase == Failed {
+	for _, st := range StatesOf(is, tags) {
+		if st.Phase == Failed {
 			failed = append(failed, st)
 		}
 	}

@@ -53,13 +53,33 @@ func (s TagState) String() string {
 
 // StateOf returns the import state of tag in is.
 func StateOf(is *imagev1.ImageStream, tag string) TagState {
-	st := TagState{Tag: tag, Phase: Missing}
-	var spec *imagev1.TagReference
+	return StatesOf(is, []string{tag})[0]
+}
+
+// StatesOf returns the import state of each of tags in is. It indexes the
+// stream's tags once, so judging every tag of a large payload on every
+// event costs time in proportion to the stream, not to its square.
+func StatesOf(is *imagev1.ImageStream, tags []string) []TagState {
+	specs := make(map[string]*imagev1.TagReference, len(is.Spec.Tags))
 	for i := range is.Spec.Tags {
-		if is.Spec.Tags[i].Name == tag {
-			spec = &is.Spec.Tags[i]
-		}
+		// The last of duplicate names wins, as a server's list-map merge
+		// would leave one.
+		specs[is.Spec.Tags[i].Name] = &is.Spec.Tags[i]
 	}
+	statuses := make(map[string][]*imagev1.NamedTagEventList, len(is.Status.Tags))
+	for i := range is.Status.Tags {
+		statuses[is.Status.Tags[i].Tag] = append(statuses[is.Status.Tags[i].Tag], &is.Status.Tags[i])
+	}
+	out := make([]TagState, len(tags))
+	for i, tag := range tags {
+		out[i] = stateOf(tag, specs[tag], statuses[tag])
+	}
+	return out
+}
+
+// stateOf judges one tag from its spec and its status entries.
+func stateOf(tag string, spec *imagev1.TagReference, statuses []*imagev1.NamedTagEventList) TagState {
+	st := TagState{Tag: tag, Phase: Missing}
 	if spec == nil {
 		return st
 	}
@@ -73,10 +93,7 @@ func StateOf(is *imagev1.ImageStream, tag string) TagState {
 		return st
 	}
 	st.Generation = *spec.Generation
-	for _, status := range is.Status.Tags {
-		if status.Tag != tag {
-			continue
-		}
+	for _, status := range statuses {
 		for _, c := range status.Conditions {
 			if c.Type == imagev1.ImportSuccess && c.Status == corev1.ConditionFalse && c.Generation >= st.Generation {
 				st.Phase, st.Reason, st.Message, st.FailedGeneration = Failed, c.Reason, c.Message, c.Generation

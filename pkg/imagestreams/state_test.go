@@ -1,6 +1,7 @@
 package imagestreams
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -215,5 +216,27 @@ func TestRepositoryPullSpecFor(t *testing.T) {
 				t.Errorf("RepositoryPullSpecFor = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// BenchmarkStatesOf judges every tag of a 2000-tag stream, as a wait does on
+// every event of a large payload.
+func BenchmarkStatesOf(b *testing.B) {
+	is := &imagev1.ImageStream{}
+	tags := make([]string, 2000)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("image-%04d", i)
+		gen := int64(2)
+		is.Spec.Tags = append(is.Spec.Tags, imagev1.TagReference{Name: tags[i], Generation: &gen,
+			From: &corev1.ObjectReference{Kind: "DockerImage", Name: "quay.io/ocp/release@sha256:" + tags[i]}})
+		is.Status.Tags = append(is.Status.Tags, imagev1.NamedTagEventList{Tag: tags[i],
+			Items: []imagev1.TagEvent{{Generation: 2, Image: "sha256:" + tags[i]}}})
+	}
+	for b.Loop() {
+		for _, st := range StatesOf(is, tags) {
+			if st.Phase != Imported {
+				b.Fatalf("%s", st)
+			}
+		}
 	}
 }

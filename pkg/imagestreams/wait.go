@@ -327,18 +327,17 @@ func (w *waiter) watchdog(ctx context.Context, cancel context.CancelFunc) {
 
 // judge decides on one observed state of the stream.
 func (w *waiter) judge(ctx context.Context, is *imagev1.ImageStream) (bool, error) {
-	states := make([]TagState, len(w.tags))
+	states := StatesOf(is, w.tags)
 	imported := 0
 	var failed []TagState
 	var sig strings.Builder
-	for i, tag := range w.tags {
-		states[i] = StateOf(is, tag)
-		fmt.Fprintf(&sig, "%s=%s/%d/%d;", tag, states[i].Phase, states[i].Generation, states[i].FailedGeneration)
-		switch states[i].Phase {
+	for _, st := range states {
+		fmt.Fprintf(&sig, "%s=%s/%d/%d;", st.Tag, st.Phase, st.Generation, st.FailedGeneration)
+		switch st.Phase {
 		case Imported:
 			imported++
 		case Failed:
-			failed = append(failed, states[i])
+			failed = append(failed, st)
 		}
 	}
 	w.mu.Lock()

@@ -15,11 +15,13 @@ var fakeDivergences = map[string]string{}
 var namespaces atomic.Int64
 
 // fakeBackend is a fresh fake cluster per case. Its scheduler and kubelet
-// leave pods alone for an hour, as on an apiserver with neither.
+// leave pods alone for an hour, as on an apiserver with neither: nor does
+// the kubelet confirm a graceful deletion before the case does.
 func fakeBackend(t *testing.T) Env {
 	latency := fakeopenshift.DefaultLatency
 	latency.PodSchedule = time.Hour
 	latency.PodStart = time.Hour
+	latency.PodStop = time.Hour
 	cluster := fakeopenshift.New(t.Context(), fakeopenshift.WithLatency(latency))
 	t.Cleanup(cluster.Stop)
 	return Env{

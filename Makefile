@@ -12,7 +12,7 @@ LDFLAGS := -X github.com/ci-operator-plugins/import-release/cmd/import-release/i
 TEST_PKGS ?= ./...
 TEST_FLAGS ?= -race -count=1
 # Flags of hack/benchtable, e.g. BENCH_FLAGS='-pairs=5 -shards=1,16'.
-BENCH_FLAGS ?= -pairs=3
+BENCH_FLAGS ?= -pairs=5
 
 .DEFAULT_GOAL := help
 

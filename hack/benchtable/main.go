@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -26,7 +27,16 @@ func main() {
 	pairs := flag.Int("pairs", 3, "Pairs (one shard, then N shards) measured per cell; the table shows medians.")
 	chart := flag.String("chart", "_output/bench.png", "Where to write the chart; empty for none.")
 	profile := flag.Bool("profile", false, "Also print, per cell, what each follower adds per kind of request.")
+	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole measurement to this file (read it with go tool pprof).")
 	flag.Parse()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "error: %v\n", err)
+			os.Exit(1)
+		}
+		defer stop()
+	}
 	// client-go logs every watch that a finished wait stops as an error.
 	klog.SetLogger(logr.Discard())
 
@@ -36,6 +46,23 @@ func main() {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 func run(ctx context.Context, shardList, imageList string, pairs int, chart string, profile bool) error {

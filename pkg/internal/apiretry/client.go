@@ -25,10 +25,11 @@ import (
 // conditional write a conflict, a delete NotFound). Conflicts are not
 // retried: they carry meaning for the caller.
 //
-// A client NewClient returned is returned as it is, so two layers never
-// multiply each other's attempts.
+// A client NewClient returned, or one that says it sends every request
+// through such a client (Retrying), is returned as it is, so two layers
+// never multiply each other's attempts.
 func NewClient(c ctrlruntimeclient.WithWatch, backoff wait.Backoff) ctrlruntimeclient.WithWatch {
-	if _, ok := c.(*retryingClient); ok || c == nil {
+	if _, ok := c.(Retrying); ok || c == nil {
 		return c
 	}
 	if backoff.Steps == 0 {
@@ -37,10 +38,20 @@ func NewClient(c ctrlruntimeclient.WithWatch, backoff wait.Backoff) ctrlruntimec
 	return &retryingClient{WithWatch: c, backoff: backoff}
 }
 
+// Retrying is implemented by clients whose requests all go through a client
+// NewClient returned (a decorator over one, such as a cache in front of it):
+// NewClient does not wrap them again.
+type Retrying interface {
+	RetriesTransientErrors()
+}
+
 type retryingClient struct {
 	ctrlruntimeclient.WithWatch
 	backoff wait.Backoff
 }
+
+// RetriesTransientErrors marks the client as Retrying.
+func (c *retryingClient) RetriesTransientErrors() {}
 
 func (c *retryingClient) Get(ctx context.Context, key ctrlruntimeclient.ObjectKey, obj ctrlruntimeclient.Object, opts ...ctrlruntimeclient.GetOption) error {
 	return Do(ctx, c.backoff, func() error { return c.WithWatch.Get(ctx, key, obj, opts...) })

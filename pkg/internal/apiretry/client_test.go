@@ -287,7 +287,16 @@ func TestNewClientWrapsOnce(t *testing.T) {
 	if twice := apiretry.NewClient(once, fastBackoff); twice != once {
 		t.Error("a retrying client was wrapped again")
 	}
+	over := decorated{once}
+	if got := apiretry.NewClient(over, fastBackoff); got != over {
+		t.Error("a client that says it retries was wrapped again")
+	}
 	if apiretry.NewClient(nil, fastBackoff) != nil {
 		t.Error("a nil client did not stay nil")
 	}
 }
+
+// decorated stands for a decorator over a retrying client that says so.
+type decorated struct{ ctrlruntimeclient.WithWatch }
+
+func (decorated) RetriesTransientErrors() {}

@@ -219,7 +219,7 @@ func TestHalfOfAllRequestsThrottled(t *testing.T) {
 func TestTransientErrorsAreRetriedByOnePolicy(t *testing.T) {
 	const attempts = 3
 	// A run reads the payload record through one list+watch of it.
-	for _, kind := range []requestKind{{"list", "Lease"}, {"apply", "ImageStream"}} {
+	for _, kind := range []requestKind{{"list", "Lease"}, {"apply", "ImageStream"}, {"create", "Pod"}} {
 		t.Run(kind.String(), func(t *testing.T) {
 			env := newTestEnv(t, 3, "latest")
 			var mu sync.Mutex
@@ -242,5 +242,17 @@ func TestTransientErrorsAreRetriedByOnePolicy(t *testing.T) {
 				t.Errorf("%s was sent %d times, want %d", kind, fired, attempts)
 			}
 		})
+	}
+}
+
+// TestTheStepsClientIsNotWrappedAgain: the step's shared-watch client sends
+// what it does not answer itself through the step's apiretry client, so the
+// waits (which wrap the client they are given) retry nothing twice.
+func TestTheStepsClientIsNotWrappedAgain(t *testing.T) {
+	env := newTestEnv(t, 1, "latest")
+	step := env.step("shard-0", "latest").(*importReleaseStep)
+	var c ctrlruntimeclient.WithWatch = step.client
+	if got := apiretry.NewClient(c, apiretry.DefaultBackoff); got != c {
+		t.Errorf("apiretry.NewClient wrapped the step's client again: %T", got)
 	}
 }

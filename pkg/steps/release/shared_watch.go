@@ -48,6 +48,11 @@ type sharedClient struct {
 	session *watchSession
 }
 
+// RetriesTransientErrors marks the client as apiretry.Retrying: what it
+// does not answer from a watch goes to WithWatch, the step's apiretry
+// client, so the waits and pods.Run do not wrap it again.
+func (c *sharedClient) RetriesTransientErrors() {}
+
 // watchKey names one tracked object.
 type watchKey struct {
 	kind string // "ImageStream" or "Lease"

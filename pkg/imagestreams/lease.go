@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -160,4 +161,25 @@ func Free(lease *coordinationv1.Lease, now time.Time) {
 	t := metav1.NewMicroTime(now)
 	lease.Spec.HolderIdentity = nil
 	lease.Spec.RenewTime = &t
+}
+
+// ReadLeaseAnnotation decodes the JSON in lease's annotation key into into.
+// An absent or unreadable annotation leaves into as it was: a record that
+// does not parse counts as empty, and the callers' own counts still bound
+// what they do.
+func ReadLeaseAnnotation(lease *coordinationv1.Lease, key string, into any) {
+	if raw := lease.Annotations[key]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), into)
+	}
+}
+
+// WriteLeaseAnnotation stores v as JSON in lease's annotation key. The
+// records kept there are plain structs and maps of them, which always
+// encode.
+func WriteLeaseAnnotation(lease *coordinationv1.Lease, key string, v any) {
+	raw, _ := json.Marshal(v)
+	if lease.Annotations == nil {
+		lease.Annotations = map[string]string{}
+	}
+	lease.Annotations[key] = string(raw)
 }

@@ -1,7 +1,6 @@
 package imagestreams
 
 import (
-	"encoding/json"
 	"sort"
 	"time"
 
@@ -74,21 +73,15 @@ type episode struct {
 type ledger map[string]episode
 
 func readLedger(lease *coordinationv1.Lease) ledger {
+	// A ledger that does not parse counts as empty: each process's own
+	// count of attempts still bounds it.
 	l := ledger{}
-	if raw := lease.Annotations[RetriggerLedgerAnnotation]; raw != "" {
-		// A ledger that does not parse counts as empty: each process's own
-		// count of attempts still bounds it.
-		_ = json.Unmarshal([]byte(raw), &l)
-	}
+	ReadLeaseAnnotation(lease, RetriggerLedgerAnnotation, &l)
 	return l
 }
 
 func writeLedger(lease *coordinationv1.Lease, l ledger) {
-	raw, _ := json.Marshal(l) // a map of plain structs always encodes
-	if lease.Annotations == nil {
-		lease.Annotations = map[string]string{}
-	}
-	lease.Annotations[RetriggerLedgerAnnotation] = string(raw)
+	WriteLeaseAnnotation(lease, RetriggerLedgerAnnotation, l)
 }
 
 // entry returns the tag's episode for a failure of source: a different

@@ -2,7 +2,6 @@ package imagestreams
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -75,18 +74,12 @@ type nudgeLedger map[string]nudgeEntry
 
 func readNudges(lease *coordinationv1.Lease) nudgeLedger {
 	l := nudgeLedger{}
-	if raw := lease.Annotations[NudgeLedgerAnnotation]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &l) // unreadable counts as empty
-	}
+	ReadLeaseAnnotation(lease, NudgeLedgerAnnotation, &l)
 	return l
 }
 
 func writeNudges(lease *coordinationv1.Lease, l nudgeLedger) {
-	raw, _ := json.Marshal(l) // a map of plain structs always encodes
-	if lease.Annotations == nil {
-		lease.Annotations = map[string]string{}
-	}
-	lease.Annotations[NudgeLedgerAnnotation] = string(raw)
+	WriteLeaseAnnotation(lease, NudgeLedgerAnnotation, l)
 }
 
 // planNudges picks the next batch of pending tags whose generation has

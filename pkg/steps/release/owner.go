@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -78,16 +77,12 @@ type payloadRecord struct {
 
 func readPayloadRecord(lease *coordinationv1.Lease) payloadRecord {
 	var rec payloadRecord
-	_ = json.Unmarshal([]byte(lease.Annotations[PayloadRecordAnnotation]), &rec)
+	imagestreams.ReadLeaseAnnotation(lease, PayloadRecordAnnotation, &rec)
 	return rec
 }
 
 func writePayloadRecord(lease *coordinationv1.Lease, rec payloadRecord) {
-	raw, _ := json.Marshal(rec) // plain strings always encode
-	if lease.Annotations == nil {
-		lease.Annotations = map[string]string{}
-	}
-	lease.Annotations[PayloadRecordAnnotation] = string(raw)
+	imagestreams.WriteLeaseAnnotation(lease, PayloadRecordAnnotation, rec)
 }
 
 // PayloadConflictError says that another payload holds the release name.

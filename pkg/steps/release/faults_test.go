@@ -289,7 +289,14 @@ func failureSeen(t *testing.T, env *testEnv, stream, tag string) func() time.Tim
 			}
 		}
 	}()
+	// The processes may see the failure through their own watches and end
+	// before this watch has delivered the same event; give it time to
+	// arrive before stopping it, so a fast failure is not mistaken for none.
 	return func() time.Time {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
 		w.Stop()
 		<-done
 		return at

@@ -86,6 +86,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // delivered accounts for a watch event the process received.
-func (c *client) delivered(ev watch.Event) {
-	c.cluster.stats.watchEvent(c.process, bodySize(ev.Object))
+func (c *client) delivered(_ watch.Event, size int) {
+	c.cluster.stats.watchEvent(c.process, size)
 }

@@ -32,8 +32,26 @@ type objectKey struct {
 type event struct {
 	kind   schema.GroupVersionKind
 	typ    watch.EventType
-	object ctrlruntimeclient.Object
+	object ctrlruntimeclient.Object // shared by every watcher: never changed
 	rv     uint64
+	size   *eventSize
+}
+
+func newEvent(gvk schema.GroupVersionKind, typ watch.EventType, obj ctrlruntimeclient.Object, rv uint64) event {
+	return event{kind: gvk, typ: typ, object: obj, rv: rv, size: &eventSize{}}
+}
+
+// eventSize is an event's size as JSON, worked out once for all the
+// watchers that receive it, as kube-apiserver's watch cache serializes an
+// event once for all of its watchers.
+type eventSize struct {
+	once sync.Once
+	n    int
+}
+
+func (e *eventSize) of(obj runtime.Object) int {
+	e.once.Do(func() { e.n = bodySize(obj) })
+	return e.n
 }
 
 // store is the fake etcd plus the generic registry logic of an apiserver: one
@@ -240,7 +258,7 @@ func stripTypeMeta(obj runtime.Object) {
 // emit records an event and hands it to every matching watcher. The caller
 // holds the lock.
 func (s *store) emit(gvk schema.GroupVersionKind, typ watch.EventType, obj ctrlruntimeclient.Object) {
-	ev := event{kind: gvk, typ: typ, object: obj.DeepCopyObject().(ctrlruntimeclient.Object), rv: s.rv}
+	ev := newEvent(gvk, typ, obj.DeepCopyObject().(ctrlruntimeclient.Object), s.rv)
 	s.history = append(s.history, ev)
 	if over := len(s.history) - s.capacity; over > 0 {
 		s.oldest = s.history[over-1].rv + 1
@@ -281,7 +299,7 @@ func (s *store) closeWatches() int {
 // holds, or 410 Gone when the history no longer reaches back that far.
 //
 // delivered, when not nil, is told about every event the consumer received.
-func (s *store) watch(gvk schema.GroupVersionKind, f filter, resourceVersion string, delivered func(watch.Event)) (watch.Interface, error) {
+func (s *store) watch(gvk schema.GroupVersionKind, f filter, resourceVersion string, delivered func(ev watch.Event, size int)) (watch.Interface, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := newWatcher(gvk, f, s, delivered)
@@ -295,7 +313,7 @@ func (s *store) watch(gvk schema.GroupVersionKind, f filter, resourceVersion str
 		}
 		sort.Slice(keys, func(i, j int) bool { return keys[i].namespace+"/"+keys[i].name < keys[j].namespace+"/"+keys[j].name })
 		for _, key := range keys {
-			w.send(event{kind: gvk, typ: watch.Added, object: s.objects[key].DeepCopyObject().(ctrlruntimeclient.Object)})
+			w.send(newEvent(gvk, watch.Added, s.objects[key].DeepCopyObject().(ctrlruntimeclient.Object), 0))
 		}
 	default:
 		from, err := strconv.ParseUint(resourceVersion, 10, 64)
@@ -358,16 +376,16 @@ type watcher struct {
 	store  *store
 
 	mu      sync.Mutex
-	queue   []watch.Event
+	queue   []event
 	wake    chan struct{}
 	done    chan struct{}
 	closed  bool
 	results chan watch.Event
 
-	delivered func(watch.Event)
+	delivered func(ev watch.Event, size int)
 }
 
-func newWatcher(gvk schema.GroupVersionKind, f filter, s *store, delivered func(watch.Event)) *watcher {
+func newWatcher(gvk schema.GroupVersionKind, f filter, s *store, delivered func(ev watch.Event, size int)) *watcher {
 	w := &watcher{
 		kind:      gvk,
 		filter:    f,
@@ -387,7 +405,9 @@ func (w *watcher) send(ev event) {
 	if w.closed {
 		return
 	}
-	w.queue = append(w.queue, watch.Event{Type: ev.typ, Object: ev.object.DeepCopyObject()})
+	// The copy each consumer gets (what a client decodes for itself) is
+	// made by the pump, outside the store's lock.
+	w.queue = append(w.queue, ev)
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -401,11 +421,12 @@ func (w *watcher) pump() {
 		pending := w.queue
 		w.queue = nil
 		w.mu.Unlock()
-		for _, ev := range pending {
+		for _, e := range pending {
+			ev := watch.Event{Type: e.typ, Object: e.object.DeepCopyObject()}
 			// Counted as it is handed over, so a consumer that has the event
 			// finds it in the counters.
 			if w.delivered != nil {
-				w.delivered(ev)
+				w.delivered(ev, e.size.of(e.object))
 			}
 			select {
 			case w.results <- ev:

@@ -24,19 +24,18 @@ package pullspec
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
 // ErrInvalid is wrapped by every error Parse returns.
 var ErrInvalid = errors.New("invalid pull spec")
 
-var (
-	hostPattern      = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$`)
-	componentPattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	tagPattern       = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$`)
-	digestPattern    = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-)
+// The grammar's patterns for hosts, tags, digests and path components are
+// matched by hand (validHost, validTag, validDigest, validComponent): a
+// payload's image-references holds thousands of pull specs, and the regexp
+// engine took most of the time of reading them.
+// TestMatchersAgreeWithTheGrammar checks them against the grammar's regular
+// expressions.
 
 // maxRepoLength is the distribution limit on a repository name, host included.
 const maxRepoLength = 255
@@ -80,14 +79,14 @@ func Parse(s string) (Reference, error) {
 	name := s
 	if i := strings.Index(name, "@"); i >= 0 {
 		name, ref.Digest = name[:i], name[i+1:]
-		if !digestPattern.MatchString(ref.Digest) {
+		if !validDigest(ref.Digest) {
 			return Reference{}, invalid("digest must be sha256: followed by 64 lower-case hex digits")
 		}
 	}
 	// A colon after the last slash starts the tag; one before it is a port.
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
 		name, ref.Tag = name[:i], name[i+1:]
-		if !tagPattern.MatchString(ref.Tag) {
+		if !validTag(ref.Tag) {
 			return Reference{}, invalid(fmt.Sprintf("invalid tag %q", ref.Tag))
 		}
 	}
@@ -96,7 +95,7 @@ func Parse(s string) (Reference, error) {
 		return Reference{}, invalid("want host[:port]/path with a registry host such as quay.io or localhost:5000")
 	}
 	for component := range strings.SplitSeq(path, "/") {
-		if !componentPattern.MatchString(component) {
+		if !validComponent(component) {
 			if strings.ToLower(component) != component {
 				return Reference{}, invalid(fmt.Sprintf("repository path component %q has upper-case letters", component))
 			}
@@ -113,7 +112,7 @@ func Parse(s string) (Reference, error) {
 // isHost tells a registry host from the first path component of a short
 // name the way container tools do: a dot, a port or "localhost".
 func isHost(s string) bool {
-	if !hostPattern.MatchString(s) {
+	if !validHost(s) {
 		return false
 	}
 	return strings.ContainsAny(s, ".:") || s == "localhost"
@@ -123,5 +122,93 @@ func isHost(s string) bool {
 // stream tag name): up to 128 letters, digits, '_', '.' and '-', not
 // starting with '.' or '-'.
 func ValidTag(s string) bool {
-	return tagPattern.MatchString(s)
+	return validTag(s)
+}
+
+func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool { return isLowerAlnum(c) || c >= 'A' && c <= 'Z' }
+
+// validTag matches [a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}.
+func validTag(s string) bool {
+	if len(s) == 0 || len(s) > 128 || !isAlnum(s[0]) && s[0] != '_' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost matches a host name of dot-separated labels of letters, digits
+// and inner '-', with an optional :port:
+// [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.<the same>)*(:[0-9]+)?.
+func validHost(s string) bool {
+	if name, port, ok := strings.Cut(s, ":"); ok {
+		if port == "" || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		s = name
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := range len(label) {
+			if c := label[i]; !isAlnum(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validDigest matches sha256:[a-f0-9]{64}.
+func validDigest(s string) bool {
+	hex, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for i := range len(hex) {
+		if c := hex[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// validComponent matches [a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*: runs of
+// lower-case letters and digits joined by one '.', one or two '_', or any
+// number of '-'.
+func validComponent(s string) bool {
+	for i := 0; i < len(s); {
+		start := i
+		for i < len(s) && isLowerAlnum(s[i]) {
+			i++
+		}
+		if i == start {
+			return false // empty, or a separator first, or two in a row
+		}
+		if i == len(s) {
+			return true
+		}
+		sep := i
+		for i < len(s) && !isLowerAlnum(s[i]) {
+			i++
+		}
+		if i == len(s) || !validSeparator(s[sep:i]) {
+			return false
+		}
+	}
+	return false
+}
+
+func validSeparator(s string) bool {
+	switch s {
+	case ".", "_", "__":
+		return true
+	}
+	return strings.Trim(s, "-") == ""
 }

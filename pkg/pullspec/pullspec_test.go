@@ -2,6 +2,10 @@ package pullspec
 
 import (
 	"errors"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -64,6 +68,44 @@ func TestValidTag(t *testing.T) {
 	for tag, want := range map[string]bool{"cli": true, "4.18.0-0.nightly": true, "_x": true, "": false, "-x": false, ".x": false, "a/b": false, string(make([]byte, 129)): false} {
 		if got := ValidTag(tag); got != want {
 			t.Errorf("ValidTag(%q) = %v, want %v", tag, got, want)
+		}
+	}
+}
+
+// TestMatchersAgreeWithTheGrammar checks the hand-written matchers against
+// the distribution grammar's regular expressions, on chosen cases and on
+// random strings over the alphabet that matters.
+func TestMatchersAgreeWithTheGrammar(t *testing.T) {
+	grammar := []struct {
+		name    string
+		pattern *regexp.Regexp
+		match   func(string) bool
+		cases   []string
+	}{
+		{"host", regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$`), validHost,
+			[]string{"", "quay.io", "localhost", "localhost:5000", "a-b.c", "-a.b", "a-.b", "a..b", ".a", "a.", "a:", ":5000", "a:50:00", "a:5x", "A.B-9"}},
+		{"tag", regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$`), validTag,
+			[]string{"", "a", "_", "-", ".", "A.b-c_d", "a/b", strings.Repeat("a", 128), strings.Repeat("a", 129), "é"}},
+		{"digest", regexp.MustCompile(`^sha256:[a-f0-9]{64}$`), validDigest,
+			[]string{"", "sha256:", "sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("A", 64), "sha256:" + strings.Repeat("0", 63), "sha256:" + strings.Repeat("0", 65), "sha512:" + strings.Repeat("0", 64)}},
+		{"component", regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`), validComponent,
+			[]string{"", "a", "a.b", "a..b", "a_b", "a__b", "a___b", "a-b", "a---b", "a-_b", "a._b", ".a", "a.", "a-", "-a", "A", "a/b", "ocp-release", "a.b_c__d-e--f"}},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "az09AZ._-/:@é"
+	for _, g := range grammar {
+		inputs := slices.Clone(g.cases)
+		for range 20000 {
+			b := make([]byte, rng.IntN(10))
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			inputs = append(inputs, string(b))
+		}
+		for _, in := range inputs {
+			if want, got := g.pattern.MatchString(in), g.match(in); got != want {
+				t.Errorf("%s %q: matcher says %v, the grammar %v", g.name, in, got, want)
+			}
 		}
 	}
 }

@@ -1,9 +1,9 @@
 package release
 
 import (
-	"encoding/json"
 	"fmt"
 
+	jsoniter "github.com/json-iterator/go"
 	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,7 +23,7 @@ import (
 // rest took more than half of the time.
 func DecodeImageReferences(data []byte) (*imagev1.ImageStream, error) {
 	var file imageReferencesFile
-	if err := json.Unmarshal(data, &file); err != nil {
+	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal(data, &file); err != nil {
 		return nil, fmt.Errorf("the image references are not JSON: %w", err)
 	}
 	is := file.stream()

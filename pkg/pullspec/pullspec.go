@@ -17,8 +17,9 @@
 // registry. It accepts every registered digest algorithm, where the image API
 // and the step's content-addressed names take sha256 only. And its errors
 // ("invalid reference format") do not say which part of a pull spec in a CI
-// configuration is wrong; these do. The patterns below are the grammar's own,
-// so a pull spec valid here is valid there.
+// configuration is wrong; these do. The matchers below accept exactly what
+// the grammar's patterns accept (a test checks them against those regular
+// expressions), so a pull spec valid here is valid there.
 package pullspec
 
 import (

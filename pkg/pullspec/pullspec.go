@@ -173,7 +173,7 @@ func validDigest(s string) bool {
 		return false
 	}
 	for i := range len(hex) {
-		if c := hex[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
 	}

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
@@ -110,6 +112,17 @@ func TestSharedClientListsAgainWhenTheWatchFails(t *testing.T) {
 	}
 	if _, err := waitForStream(ctx, c, stream.Namespace, stream.Name, time.Minute, func(*imagev1.ImageStream) bool { return true }, nil); err != nil {
 		t.Fatal(err)
+	}
+	// The stream may have come with the listing, before the shared watch's
+	// watch was in place; a watch still on its way would miss the fault
+	// and CloseWatches, and bring the change without a new listing.
+	watching := func(c fakeopenshift.Call) bool {
+		return c.Process == "p" && c.Verb == "watch" && c.Kind == "ImageStream" && c.Outcome == fakeopenshift.OutcomeRead
+	}
+	if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		return cluster.Stats().CallsWhere(watching) == 1, nil
+	}); err != nil {
+		t.Fatalf("the shared watch did not start watching: %v", err)
 	}
 	cluster.InjectFault(fakeopenshift.Fault{Process: "p", Verb: "watch", Kind: "ImageStream", Code: 500, Times: 1})
 	cluster.CloseWatches()

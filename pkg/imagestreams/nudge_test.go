@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	imagev1 "github.com/openshift/api/image/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlruntimeclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ci-operator-plugins/import-release/pkg/fakeopenshift"
@@ -19,9 +21,10 @@ import (
 
 // newScaledEnv is a fake cluster with a real cluster's latencies a hundred
 // times faster and a payload of n images.
-func newScaledEnv(t *testing.T, n int) (*waitEnv, []string) {
+func newScaledEnv(t *testing.T, n int, opts ...registry.Option) (*waitEnv, []string) {
 	t.Helper()
-	cluster := fakeopenshift.New(t.Context(), fakeopenshift.WithLatency(fakeopenshift.RealClusterLatency.Scaled(0.01)))
+	cluster := fakeopenshift.New(t.Context(), fakeopenshift.WithLatency(fakeopenshift.RealClusterLatency.Scaled(0.01)),
+		fakeopenshift.WithRegistry(registry.New(opts...)))
 	t.Cleanup(cluster.Stop)
 	rel := cluster.Registry().AddRelease("4.18.0-0.nightly-2026-11-20-000000", registry.WithImages(n))
 	env := &waitEnv{cluster: cluster, client: cluster.Client("waiter"), images: map[string]registry.Tag{}}
@@ -143,31 +146,44 @@ func TestWaitOnAStuckController(t *testing.T) {
 }
 
 func TestWaitNudgesPendingTagsPastAFasterWriter(t *testing.T) {
-	env, tags := newScaledEnv(t, 60)
-	env.apply(t, "stable", "", tags...)
-	// The controller's batch of 60 takes ~0.2s, a nudge of 10 ~0.05s; the
-	// writer updates the stream every 0.15s.
-	ctx, stop := context.WithCancel(t.Context())
-	var writes int
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		writer := env.cluster.Client("writer")
-		for i := 0; ctx.Err() == nil; i++ {
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{"example.com/counter":"%d"}}}`, i)
-			is := &imagev1.ImageStream{}
-			is.Namespace, is.Name = waitNamespace, "stable"
-			if err := writer.Patch(ctx, is, ctrlruntimeclient.RawPatch("application/merge-patch+json", []byte(patch))); err == nil {
-				writes++
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(150 * time.Millisecond):
+	// A writer changes the stream during every import of the last tag
+	// until 50 of the 60 tags are imported: the controller's batches, which
+	// hold every pending tag, always lose to it, whatever the machine's
+	// load, while the nudges of 10 tags that leave the last one out land.
+	// The registry calls its sleep hook while it resolves the last tag (a
+	// fault rule with a latency on that tag alone), before the import
+	// writes its result.
+	const total, free = 60, 50
+	var env *waitEnv
+	var tags []string
+	var blocked atomic.Int32
+	hook := func(context.Context, time.Duration) error {
+		// The writer is not part of the import: its requests do not end
+		// with the import's. What its write did shows in the nudges
+		// counted below; the resolve goes on either way.
+		ctx := t.Context()
+		is := &imagev1.ImageStream{}
+		err := env.cluster.Client("observer").Get(ctx, ctrlruntimeclient.ObjectKey{Namespace: waitNamespace, Name: "stable"}, is)
+		imported := 0
+		for _, st := range StatesOf(is, tags) {
+			if st.Phase == Imported {
+				imported++
 			}
 		}
-	})
+		if err == nil && imported < free {
+			blocked.Add(1)
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{"example.com/counter":"%d"}}}`, blocked.Load())
+			target := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Namespace: waitNamespace, Name: "stable"}}
+			_ = env.cluster.Client("writer").Patch(ctx, target, ctrlruntimeclient.RawPatch("application/merge-patch+json", []byte(patch)))
+		}
+		return nil
+	}
+	env, tags = newScaledEnv(t, total, registry.WithSleep(hook))
+	last := env.images[tags[len(tags)-1]].PullSpec
+	env.cluster.Registry().AddFault(registry.FaultRule{PullSpec: last, Latency: time.Nanosecond})
+	env.apply(t, "stable", "", tags...)
+
 	errs := waitAll(t, env, 4, tags, WithStallTimeout(2*time.Second), WithNudges(10))
-	stop()
-	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("shard-%d: %v", i, err)
@@ -182,13 +198,14 @@ func TestWaitNudgesPendingTagsPastAFasterWriter(t *testing.T) {
 	if stats.ImportConflicts == 0 {
 		t.Errorf("the controller's batch never lost to the writer: the test shows nothing")
 	}
+	// The first 50 tags can only be imported by nudges of 10.
 	requests, processes := clientImports(stats)
 	batches := (len(tags) + DefaultNudgeBatch - 1) / DefaultNudgeBatch
-	if requests < 1 || requests > batches*10 {
-		t.Errorf("%d nudges, want between 1 and %d (one chain)", requests, batches*10)
+	if want := free / DefaultNudgeBatch; requests < want || requests > batches*10 {
+		t.Errorf("%d nudges, want between %d and %d (one chain)", requests, want, batches*10)
 	}
-	t.Logf("%d writes by the writer; %d nudges by %d of 4 processes; %d controller conflicts",
-		writes, requests, processes, stats.ImportConflicts)
+	t.Logf("%d imports of the last tag met a write; %d nudges by %d of 4 processes; %d controller conflicts",
+		blocked.Load(), requests, processes, stats.ImportConflicts)
 }
 
 func TestWaitOutlastsATransientFailureLongerThanTheOldBudget(t *testing.T) {

@@ -21,6 +21,15 @@ func requestsOf(stats fakeopenshift.Stats, process, verb, kind string) int {
 	return stats.Requests[fakeopenshift.RequestKey{Process: process, Verb: verb, Kind: kind}]
 }
 
+// newSharedClientEnv is a fake cluster, a client of another process that
+// writes, a shared client of process "p", and the stream the tests track.
+func newSharedClientEnv(t *testing.T) (*fakeopenshift.Cluster, ctrlruntimeclient.Client, *sharedClient, types.NamespacedName) {
+	cluster := fakeopenshift.New(t.Context())
+	t.Cleanup(cluster.Stop)
+	return cluster, cluster.Client("writer"), &sharedClient{WithWatch: cluster.Client("p")},
+		types.NamespacedName{Namespace: testNamespace, Name: "stable"}
+}
+
 // TestSharedClientListsAndWatchesOnce: while a run is on, any number of
 // gets and waits of a tracked stream cost one list and one watch; they see
 // every change; an apply of a tracked stream and a write of a tracked Lease
@@ -28,11 +37,7 @@ func requestsOf(stats fakeopenshift.Stats, process, verb, kind string) int {
 // run, reads go to the server.
 func TestSharedClientListsAndWatchesOnce(t *testing.T) {
 	ctx := t.Context()
-	cluster := fakeopenshift.New(ctx)
-	t.Cleanup(cluster.Stop)
-	writer := cluster.Client("writer")
-	c := &sharedClient{WithWatch: cluster.Client("p")}
-	stream := types.NamespacedName{Namespace: testNamespace, Name: "stable"}
+	cluster, writer, c, stream := newSharedClientEnv(t)
 	lease := types.NamespacedName{Namespace: testNamespace, Name: "record"}
 	end := c.begin(ctx, watchKey{kind: "ImageStream", NamespacedName: stream}, watchKey{kind: "Lease", NamespacedName: lease})
 
@@ -100,11 +105,7 @@ func TestSharedClientListsAndWatchesOnce(t *testing.T) {
 // be started again lists again and brings the changes it missed.
 func TestSharedClientListsAgainWhenTheWatchFails(t *testing.T) {
 	ctx := t.Context()
-	cluster := fakeopenshift.New(ctx)
-	t.Cleanup(cluster.Stop)
-	writer := cluster.Client("writer")
-	c := &sharedClient{WithWatch: cluster.Client("p")}
-	stream := types.NamespacedName{Namespace: testNamespace, Name: "stable"}
+	cluster, writer, c, stream := newSharedClientEnv(t)
 	defer c.begin(ctx, watchKey{kind: "ImageStream", NamespacedName: stream})()
 	is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Namespace: stream.Namespace, Name: stream.Name}}
 	if err := writer.Create(ctx, is); err != nil {
@@ -120,7 +121,7 @@ func TestSharedClientListsAgainWhenTheWatchFails(t *testing.T) {
 		return c.Process == "p" && c.Verb == "watch" && c.Kind == "ImageStream" && c.Outcome == fakeopenshift.OutcomeRead
 	}
 	if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		return cluster.Stats().CallsWhere(watching) == 1, nil
+		return cluster.Stats().CallsWhere(watching) >= 1, nil
 	}); err != nil {
 		t.Fatalf("the shared watch did not start watching: %v", err)
 	}
